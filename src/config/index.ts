@@ -1,0 +1,158 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: optionalText.refine(
+    (v) => v === undefined || /^(file:|postgres(ql)?:\/\/)/.test(v),
+    'must start with file: (SQLite) or postgresql:// (PostgreSQL)',
+  ),
+  DATA_DIR: z.string().default('./data'),
+  SLACK_BOT_TOKEN: optionalText.refine((v) => v === undefined || v.startsWith('xoxb-'), 'must be a bot token (xoxb-...)'),
+  SLACK_SIGNING_SECRET: optionalText,
+  SLACK_APP_TOKEN: optionalText.refine((v) => v === undefined || v.startsWith('xapp-'), 'must be an app-level token (xapp-...)'),
+  SLACK_API_URL: z.url({ message: 'must be a URL such as https://slack.com/api/' }).default('https://slack.com/api/'),
+  KEYWARD_ADMINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((ids) => ids.every((id) => SLACK_USER.test(id)), 'must be comma-separated Slack user ids like U012ABC'),
+  KEYWARD_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
+  ANTHROPIC_BASE_URL: z.url({ message: 'must be a URL' }).default('https://api.anthropic.com'),
+  ANTHROPIC_API_KEY: optionalText,
+  KEYWARD_TIMEZONE: z
+    .string()
+    .default('UTC')
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone such as Europe/Berlin'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  databaseUrl: string;
+  dataDir: string;
+  slack: {
+    botToken?: string;
+    signingSecret?: string;
+    appToken?: string;
+    apiUrl: string;
+    /** Variables missing for the Slack receiver to start (empty = ready). */
+    missing: string[];
+    socketMode: boolean;
+  };
+  admins: string[];
+  secret: string;
+  /** True when KEYWARD_SECRET was generated into the data folder (development only). */
+  secretGenerated: boolean;
+  anthropic: { baseUrl: string; apiKey?: string };
+  timezone: string;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses `.env` text (KEY=value, # comments, optional quotes). Values already in the environment win. */
+export function parseDotEnv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
+    if (!m) continue;
+    let value = m[2]!;
+    if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
+    else value = value.replace(/\s+#.*$/, '');
+    out[m[1]!] = value;
+  }
+  return out;
+}
+
+export function loadDotEnv(file = '.env', env: NodeJS.ProcessEnv = process.env): void {
+  if (!existsSync(file)) return;
+  for (const [k, v] of Object.entries(parseDotEnv(readFileSync(file, 'utf8')))) {
+    if (env[k] === undefined) env[k] = v;
+  }
+}
+
+/** Validates the environment. Every bad variable is named in one ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { generateSecret?: boolean } = {}): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  let secret = e.KEYWARD_SECRET;
+  let secretGenerated = false;
+  if (!secret) {
+    if (e.NODE_ENV === 'production') {
+      throw new ConfigError(['KEYWARD_SECRET: required when NODE_ENV=production (at least 32 characters)']);
+    }
+    secret = opts.generateSecret === false ? randomBytes(32).toString('base64url') : readOrCreateSecret(dataDir);
+    secretGenerated = true;
+  }
+  const socketMode = Boolean(e.SLACK_APP_TOKEN);
+  const missing: string[] = [];
+  if (!e.SLACK_BOT_TOKEN) missing.push('SLACK_BOT_TOKEN');
+  if (socketMode ? false : !e.SLACK_SIGNING_SECRET) missing.push('SLACK_SIGNING_SECRET');
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL ?? `file:${path.join(dataDir, 'keyward.db')}`,
+    dataDir,
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+      missing,
+      socketMode,
+    },
+    admins: e.KEYWARD_ADMINS,
+    secret,
+    secretGenerated,
+    anthropic: { baseUrl: e.ANTHROPIC_BASE_URL.replace(/\/+$/, ''), apiKey: e.ANTHROPIC_API_KEY },
+    timezone: e.KEYWARD_TIMEZONE,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** Development convenience: one random secret kept in the data folder so hashes survive restarts. */
+function readOrCreateSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'keyward.secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+export const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//.test(url);

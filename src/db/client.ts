@@ -1,0 +1,34 @@
+import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
+import { PrismaClient as PostgresClient } from './generated/postgres/client.js';
+import { isPostgresUrl } from '../config/index.js';
+import { sqlitePath } from './migrate.js';
+
+/**
+ * Both generated clients come from the same models, so they expose the same API; the SQLite
+ * client's type stands for both.
+ */
+export type Db = SqliteClient;
+export type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
+export type Provider = 'sqlite' | 'postgres';
+
+export interface Database {
+  db: Db;
+  provider: Provider;
+  close(): Promise<void>;
+}
+
+export function openDatabase(databaseUrl: string): Database {
+  if (isPostgresUrl(databaseUrl)) {
+    const adapter = new PrismaPg({ connectionString: databaseUrl, max: 10 });
+    const db = new PostgresClient({ adapter }) as unknown as Db;
+    return { db, provider: 'postgres', close: () => db.$disconnect() };
+  }
+  // WAL (set by the migrator) + a busy timeout let the CLI write while the server runs.
+  const adapter = new PrismaBetterSQLite3({ url: sqlitePath(databaseUrl), timeout: 10_000 });
+  const db = new SqliteClient({ adapter });
+  return { db, provider: 'sqlite', close: () => db.$disconnect() };
+}
+
+export * from './generated/sqlite/enums.js';
