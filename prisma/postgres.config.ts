@@ -7,8 +7,10 @@ import { PrismaPg } from '@prisma/adapter-pg';
 
 // prisma/orm#27403: the wasm engine cannot deserialize `name` (OID 19) and `"char"` (OID 18)
 // columns from catalog queries; present them as text (OID 25).
-const addFields = pg.Result.prototype.addFields;
-pg.Result.prototype.addFields = function (fieldDescriptions) {
+type FieldList = { dataTypeID: number }[];
+const resultProto = pg.Result.prototype as unknown as { addFields(fields: FieldList): void };
+const addFields = resultProto.addFields;
+resultProto.addFields = function (fieldDescriptions: FieldList) {
   for (const field of fieldDescriptions) {
     if (field.dataTypeID === 19 || field.dataTypeID === 18) field.dataTypeID = 25;
   }

@@ -1,0 +1,35 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.js';
+
+/** Who acts. `id` is what the audit log shows (`slack:U123`, `cli:alice`, `system`). */
+export interface Actor {
+  id: string;
+  orgId: string;
+  /** Slack user id when the actor is a person in Slack; the CLI acts as an org admin without one. */
+  userId: string | null;
+  orgAdmin: boolean;
+}
+
+export interface ServiceDeps {
+  db: Db;
+  /** KEYWARD_SECRET: keys secret hashes and derives encryption keys. */
+  secret: string;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export const slackActor = (orgId: string, userId: string, orgAdmin: boolean): Actor => ({
+  id: `slack:${userId}`,
+  orgId,
+  userId,
+  orgAdmin,
+});
+
+export const cliActor = (orgId: string, osUser: string): Actor => ({
+  id: `cli:${osUser}`,
+  orgId,
+  userId: null,
+  orgAdmin: true,
+});
+
+export const systemActor = (orgId: string): Actor => ({ id: 'system', orgId, userId: null, orgAdmin: true });

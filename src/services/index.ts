@@ -1,0 +1,23 @@
+import type { ServiceDeps } from './context.js';
+import { KeyService } from './keys.js';
+import { PendingSecretService } from './pending-secrets.js';
+import { ProjectService } from './projects.js';
+
+export interface Services {
+  deps: ServiceDeps;
+  projects: ProjectService;
+  keys: KeyService;
+  pendingSecrets: PendingSecretService;
+}
+
+export function createServices(deps: ServiceDeps): Services {
+  const projects = new ProjectService(deps);
+  return {
+    deps,
+    projects,
+    keys: new KeyService(deps, projects),
+    pendingSecrets: new PendingSecretService(deps),
+  };
+}
+
+export * from './context.js';

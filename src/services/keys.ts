@@ -1,0 +1,244 @@
+import type { Db } from '../db/client.js';
+import { DEFAULT_GRACE_MS } from '../domain/durations.js';
+import { conflict, forbidden, invalid, notFound } from '../domain/errors.js';
+import {
+  hashSecret, isKeyId, newKeyId, newSecret, parseKeyName, scopeFromDb, scopeToDb, secretHint,
+  type Environment, type Scope,
+} from '../domain/keys.js';
+import { can, canManageKey } from '../domain/roles.js';
+import { audit } from './audit.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { claimRequest, once } from './idempotency.js';
+import { markKeyChanged } from './key-changes.js';
+import type { ProjectService } from './projects.js';
+
+export type KeyRow = Awaited<ReturnType<Db['apiKey']['findFirstOrThrow']>>;
+
+export interface CreateKeyInput {
+  project: string;
+  name: string;
+  scope?: Scope;
+  environment?: Environment;
+  expiresInMs?: number;
+  rpm?: number;
+  /** Slack retry / double-click guard: the same id never creates a second key. */
+  requestId?: string;
+  /** Defaults to the actor (the CLI may create keys for a Slack user). */
+  ownerId?: string;
+}
+
+/** A key as adapters show it: never the secret or its hash. */
+export function describeKey(k: KeyRow) {
+  return {
+    id: k.id,
+    name: k.name,
+    projectId: k.projectId,
+    scope: scopeFromDb(k.scope),
+    environment: k.environment as Environment,
+    ownerId: k.ownerId,
+    status: k.status,
+    hint: k.hint,
+    createdAt: k.createdAt,
+    expiresAt: k.expiresAt,
+    lastUsedAt: k.lastUsedAt,
+    revokedAt: k.revokedAt,
+    revokedBy: k.revokedBy,
+    revokeReason: k.revokeReason,
+    rotatedAt: k.rotatedAt,
+    graceEndsAt: k.graceEndsAt,
+    prevHint: k.prevHint,
+    rpm: k.rpm,
+  };
+}
+export type KeyView = ReturnType<typeof describeKey>;
+
+export class KeyService {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly projects: ProjectService,
+  ) {}
+
+  private now() {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  async create(actor: Actor, input: CreateKeyInput): Promise<{ key: KeyView; projectName: string; secret: string }> {
+    const name = parseKeyName(input.name);
+    const { project } = await this.projects.require(actor, input.project, 'key.create');
+    if (input.rpm !== undefined && (!Number.isInteger(input.rpm) || input.rpm < 1 || input.rpm > 1_000_000)) {
+      throw invalid('--rpm takes a whole number of requests per minute from 1 to 1000000.');
+    }
+    const ownerId = input.ownerId ?? actor.userId ?? actor.id;
+    const now = this.now();
+    const { db, secret: serverSecret } = this.deps;
+    const clash = await db.apiKey.findFirst({ where: { projectId: project.id, status: 'active', name } });
+    if (clash) throw conflict(`${project.name} already has an active key named "${name}" (${clash.id}). Pick another name.`);
+
+    const secret = newSecret();
+    const id = newKeyId();
+    const key = await once(db, input.requestId, () =>
+      db.$transaction(async (tx) => {
+        if (input.requestId) await claimRequest(tx, input.requestId, { keyId: id }, now);
+        const row = await tx.apiKey.create({
+          data: {
+            id, orgId: actor.orgId, projectId: project.id, name,
+            scope: scopeToDb(input.scope ?? 'inference'),
+            environment: input.environment ?? 'dev',
+            ownerId, secretHash: hashSecret(serverSecret, secret), hint: secretHint(secret),
+            rpm: input.rpm ?? null, createdBy: actor.id, createdAt: now,
+            expiresAt: input.expiresInMs ? new Date(now.getTime() + input.expiresInMs) : null,
+          },
+        });
+        await markKeyChanged(tx, id, now);
+        await audit(tx, actor, now, {
+          action: 'key.created', projectId: project.id, targetType: 'key', targetId: id,
+          details: {
+            name, scope: input.scope ?? 'inference', environment: row.environment, owner: ownerId,
+            expiresAt: row.expiresAt?.toISOString() ?? null, rpm: row.rpm,
+          },
+        });
+        return row;
+      }),
+    );
+    return { key: describeKey(key), projectName: project.name, secret };
+  }
+
+  /** Keys the actor may list: one project, or every project they belong to (all for org admins). */
+  async list(actor: Actor, projectName?: string, opts: { includeInactive?: boolean } = {}) {
+    const statusFilter = opts.includeInactive ? {} : { status: 'active' as const };
+    if (projectName) {
+      const { project } = await this.projects.require(actor, projectName, 'key.list', { allowArchived: true });
+      const keys = await this.deps.db.apiKey.findMany({
+        where: { projectId: project.id, ...statusFilter },
+        orderBy: [{ createdAt: 'desc' }],
+      });
+      return keys.map((k) => ({ ...describeKey(k), projectName: project.name }));
+    }
+    const projects = await this.projects.list(actor);
+    const names = new Map(projects.map((p) => [p.id, p.name]));
+    const keys = await this.deps.db.apiKey.findMany({
+      where: { orgId: actor.orgId, projectId: { in: [...names.keys()] }, ...statusFilter },
+      orderBy: [{ projectId: 'asc' }, { createdAt: 'desc' }],
+    });
+    return keys.map((k) => ({ ...describeKey(k), projectName: names.get(k.projectId)! }));
+  }
+
+  /** A key the actor may see (Viewer or above of its project). */
+  async get(actor: Actor, keyId: string) {
+    const id = keyId.trim();
+    if (!isKeyId(id)) throw invalid(`"${id.slice(0, 40)}" is not a key id: key ids look like \`key_4fT9...\` (see \`/keys list\`).`);
+    const key = await this.deps.db.apiKey.findFirst({ where: { id, orgId: actor.orgId }, include: { project: true } });
+    const subject = key ? await this.projects.subject(actor, key.projectId) : null;
+    if (!key || !subject || !can(subject, 'key.list')) {
+      throw notFound(`No key ${id} that you can see. \`/keys list\` shows yours.`);
+    }
+    return { key, project: key.project, subject };
+  }
+
+  async show(actor: Actor, keyId: string) {
+    const { key, project } = await this.get(actor, keyId);
+    return { ...describeKey(key), projectName: project.name };
+  }
+
+  private async requireManage(actor: Actor, keyId: string, verb: 'revoke' | 'rotate') {
+    const found = await this.get(actor, keyId);
+    if (!canManageKey(found.subject, actor.userId, found.key.ownerId)) {
+      throw forbidden(
+        found.subject.role === 'developer'
+          ? `Developers can ${verb} only their own keys; ${found.key.id} belongs to <@${found.key.ownerId}>.`
+          : `Only Admins of ${found.project.name} and the key's owner can ${verb} ${found.key.id}.`,
+      );
+    }
+    if (found.key.status !== 'active') {
+      throw conflict(`${found.key.id} is already ${found.key.status}${found.key.revokedBy ? ` (by ${found.key.revokedBy})` : ''}.`);
+    }
+    return found;
+  }
+
+  async revoke(actor: Actor, keyId: string, reason = '', requestId?: string) {
+    const cleanReason = reason.trim().slice(0, 500);
+    const { key, project } = await this.requireManage(actor, keyId, 'revoke');
+    const now = this.now();
+    const { db } = this.deps;
+    const row = await once(db, requestId, () =>
+      db.$transaction(async (tx) => {
+        if (requestId) await claimRequest(tx, requestId, { keyId: key.id }, now);
+        const updated = await tx.apiKey.updateMany({
+          where: { id: key.id, status: 'active' },
+          data: { status: 'revoked', revokedAt: now, revokedBy: actor.id, revokeReason: cleanReason || null },
+        });
+        if (updated.count === 0) throw conflict(`${key.id} was revoked a moment ago.`);
+        await markKeyChanged(tx, key.id, now);
+        await audit(tx, actor, now, {
+          action: 'key.revoked', projectId: key.projectId, targetType: 'key', targetId: key.id,
+          details: { name: key.name, reason: cleanReason || null },
+        });
+        return tx.apiKey.findUniqueOrThrow({ where: { id: key.id } });
+      }),
+    );
+    return { ...describeKey(row), projectName: project.name };
+  }
+
+  /**
+   * New secret, same key id and settings. The previous secret keeps working until the grace end;
+   * rotating again during a grace period ends the older secret at once.
+   */
+  async rotate(actor: Actor, keyId: string, graceMs = DEFAULT_GRACE_MS, requestId?: string) {
+    const { key, project } = await this.requireManage(actor, keyId, 'rotate');
+    const now = this.now();
+    const { db, secret: serverSecret } = this.deps;
+    const secret = newSecret();
+    const graceEndsAt = new Date(now.getTime() + graceMs);
+    const row = await once(db, requestId, () =>
+      db.$transaction(async (tx) => {
+        if (requestId) await claimRequest(tx, requestId, { keyId: key.id }, now);
+        const updated = await tx.apiKey.updateMany({
+          where: { id: key.id, status: 'active', secretHash: key.secretHash },
+          data: {
+            secretHash: hashSecret(serverSecret, secret), hint: secretHint(secret),
+            prevSecretHash: graceMs > 0 ? key.secretHash : null, prevHint: graceMs > 0 ? key.hint : null,
+            graceEndsAt: graceMs > 0 ? graceEndsAt : null, rotatedAt: now,
+          },
+        });
+        if (updated.count === 0) throw conflict(`${key.id} changed while rotating; run the rotation again.`);
+        await markKeyChanged(tx, key.id, now);
+        await audit(tx, actor, now, {
+          action: 'key.rotated', projectId: key.projectId, targetType: 'key', targetId: key.id,
+          details: { name: key.name, graceEndsAt: graceMs > 0 ? graceEndsAt.toISOString() : null, previousHint: key.hint },
+        });
+        return tx.apiKey.findUniqueOrThrow({ where: { id: key.id } });
+      }),
+    );
+    return { key: { ...describeKey(row), projectName: project.name }, secret };
+  }
+
+  /** Puts the pre-rotation secret back when the new one could not be delivered (nothing is lost). */
+  async undoRotation(actor: Actor, keyId: string, reason: string) {
+    const now = this.now();
+    const key = await this.deps.db.apiKey.findUniqueOrThrow({ where: { id: keyId } });
+    if (!key.prevSecretHash || !key.prevHint) return this.revokeAsSystem(actor, keyId, reason);
+    await this.deps.db.$transaction(async (tx) => {
+      await tx.apiKey.update({
+        where: { id: keyId },
+        data: { secretHash: key.prevSecretHash!, hint: key.prevHint!, prevSecretHash: null, prevHint: null, graceEndsAt: null, rotatedAt: null },
+      });
+      await markKeyChanged(tx, keyId, now);
+      await audit(tx, actor, now, { action: 'key.rotation_undone', projectId: key.projectId, targetType: 'key', targetId: keyId, details: { reason } });
+    });
+  }
+
+  /** Revokes without permission checks: used when a fresh secret could not reach its owner. */
+  async revokeAsSystem(actor: Actor, keyId: string, reason: string) {
+    const now = this.now();
+    await this.deps.db.$transaction(async (tx) => {
+      const key = await tx.apiKey.findUniqueOrThrow({ where: { id: keyId } });
+      const updated = await tx.apiKey.updateMany({
+        where: { id: keyId, status: 'active' },
+        data: { status: 'revoked', revokedAt: now, revokedBy: actor.id, revokeReason: reason },
+      });
+      if (updated.count === 0) return;
+      await markKeyChanged(tx, keyId, now);
+      await audit(tx, actor, now, { action: 'key.revoked', projectId: key.projectId, targetType: 'key', targetId: keyId, details: { name: key.name, reason } });
+    });
+  }
+}

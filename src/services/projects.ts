@@ -1,0 +1,237 @@
+import type { Db } from '../db/client.js';
+import { conflict, forbidden, invalid, notFound } from '../domain/errors.js';
+import { parseDescription, parseProjectName } from '../domain/projects.js';
+import { newId } from '../domain/random.js';
+import { can, roleLabel, type Action, type Role, type Subject } from '../domain/roles.js';
+import { audit } from './audit.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { markKeyChanged } from './key-changes.js';
+
+export type ProjectRow = Awaited<ReturnType<Db['project']['findFirstOrThrow']>>;
+
+export class ProjectService {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  private now() {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  /** The actor's standing in a project. */
+  async subject(actor: Actor, projectId: string): Promise<Subject> {
+    if (actor.orgAdmin) return { orgAdmin: true, role: null };
+    if (!actor.userId) return { orgAdmin: false, role: null };
+    const m = await this.deps.db.membership.findUnique({
+      where: { projectId_userId: { projectId, userId: actor.userId } },
+    });
+    return { orgAdmin: false, role: (m?.role as Role | undefined) ?? null };
+  }
+
+  /**
+   * Finds a project by name and checks `action`. Non-members get the same "not found" as for a
+   * project that does not exist, so names of other teams' projects do not leak.
+   */
+  async require(actor: Actor, name: string, action: Action, opts: { allowArchived?: boolean } = {}) {
+    const project = await this.deps.db.project.findUnique({
+      where: { orgId_name: { orgId: actor.orgId, name: name.trim().toLowerCase() } },
+    });
+    const subject = project ? await this.subject(actor, project.id) : null;
+    if (!project || !subject || !can(subject, 'project.view')) {
+      throw notFound(`No project named "${name.slice(0, 60)}" that you can see. \`/project list\` shows yours.`);
+    }
+    if (project.archivedAt && !opts.allowArchived) throw invalid(`Project "${project.name}" is archived.`);
+    if (!can(subject, action)) throw forbidden(refusal(action, project.name));
+    return { project, subject };
+  }
+
+  async create(actor: Actor, rawName: string, rawDescription = '') {
+    if (!actor.orgAdmin) throw forbidden('Only organisation admins can create projects. Ask one of them, or see `/keyward help`.');
+    const name = parseProjectName(rawName);
+    const description = parseDescription(rawDescription);
+    const now = this.now();
+    const { db } = this.deps;
+    const existing = await db.project.findUnique({ where: { orgId_name: { orgId: actor.orgId, name } } });
+    if (existing) throw conflict(`A project named "${name}" already exists${existing.archivedAt ? ' (archived)' : ''}.`);
+    try {
+      return await db.$transaction(async (tx) => {
+        const project = await tx.project.create({
+          data: { id: newId('prj'), orgId: actor.orgId, name, description, createdBy: actor.id, createdAt: now },
+        });
+        if (actor.userId) {
+          await tx.membership.create({
+            data: { projectId: project.id, userId: actor.userId, role: 'admin', addedBy: actor.id, createdAt: now },
+          });
+        }
+        await audit(tx, actor, now, {
+          action: 'project.created', projectId: project.id, targetType: 'project', targetId: project.id,
+          details: { name, description },
+        });
+        return project;
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict(`A project named "${name}" already exists.`);
+      throw error;
+    }
+  }
+
+  /** Projects the actor can see (all for org admins), with member and active key counts. */
+  async list(actor: Actor, opts: { includeArchived?: boolean } = {}) {
+    const { db } = this.deps;
+    const projects = await db.project.findMany({
+      where: {
+        orgId: actor.orgId,
+        ...(opts.includeArchived ? {} : { archivedAt: null }),
+        ...(actor.orgAdmin ? {} : { members: { some: { userId: actor.userId ?? '-' } } }),
+      },
+      orderBy: { name: 'asc' },
+      include: {
+        members: true,
+        _count: { select: { keys: { where: { status: 'active' } } } },
+      },
+    });
+    return projects.map((p) => ({
+      ...p,
+      myRole: (p.members.find((m) => m.userId === actor.userId)?.role as Role | undefined) ?? null,
+      memberCount: p.members.length,
+      activeKeys: p._count.keys,
+    }));
+  }
+
+  async show(actor: Actor, name: string) {
+    const { project, subject } = await this.require(actor, name, 'project.view', { allowArchived: true });
+    const members = await this.deps.db.membership.findMany({
+      where: { projectId: project.id },
+      orderBy: [{ role: 'asc' }, { createdAt: 'asc' }],
+    });
+    const activeKeys = await this.deps.db.apiKey.count({ where: { projectId: project.id, status: 'active' } });
+    return { project, subject, members, activeKeys };
+  }
+
+  async addMember(actor: Actor, name: string, userId: string, role: Role) {
+    const { project } = await this.require(actor, name, 'member.manage');
+    const now = this.now();
+    const { db } = this.deps;
+    const existing = await db.membership.findUnique({ where: { projectId_userId: { projectId: project.id, userId } } });
+    if (existing) {
+      throw conflict(
+        `<@${userId}> is already ${article(existing.role)} ${roleLabel(existing.role as Role)} of ${project.name}. ` +
+          `Use \`/project role ${project.name} <@${userId}> ${role}\` to change it.`,
+      );
+    }
+    try {
+      await db.$transaction(async (tx) => {
+        await tx.membership.create({ data: { projectId: project.id, userId, role, addedBy: actor.id, createdAt: now } });
+        await audit(tx, actor, now, {
+          action: 'member.added', projectId: project.id, targetType: 'user', targetId: userId, details: { role },
+        });
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict(`<@${userId}> is already a member of ${project.name}.`);
+      throw error;
+    }
+    return { project, userId, role };
+  }
+
+  async setRole(actor: Actor, name: string, userId: string, role: Role) {
+    const { project } = await this.require(actor, name, 'member.manage');
+    const now = this.now();
+    const { db } = this.deps;
+    const existing = await db.membership.findUnique({ where: { projectId_userId: { projectId: project.id, userId } } });
+    if (!existing) {
+      throw notFound(`<@${userId}> is not a member of ${project.name}. Add them with \`/project add ${project.name} <@${userId}> ${role}\`.`);
+    }
+    if (existing.role === role) return { project, userId, role, changed: false, previous: role };
+    await this.ensureAnotherAdmin(project.id, userId, existing.role, role);
+    await db.$transaction(async (tx) => {
+      await tx.membership.update({ where: { projectId_userId: { projectId: project.id, userId } }, data: { role } });
+      await audit(tx, actor, now, {
+        action: 'member.role_changed', projectId: project.id, targetType: 'user', targetId: userId,
+        details: { from: existing.role, to: role },
+      });
+    });
+    return { project, userId, role, changed: true, previous: existing.role as Role };
+  }
+
+  async removeMember(actor: Actor, name: string, userId: string) {
+    const { project } = await this.require(actor, name, 'member.manage');
+    const now = this.now();
+    const { db } = this.deps;
+    const existing = await db.membership.findUnique({ where: { projectId_userId: { projectId: project.id, userId } } });
+    if (!existing) throw notFound(`<@${userId}> is not a member of ${project.name}.`);
+    await this.ensureAnotherAdmin(project.id, userId, existing.role, null);
+    await db.$transaction(async (tx) => {
+      await tx.membership.delete({ where: { projectId_userId: { projectId: project.id, userId } } });
+      await audit(tx, actor, now, {
+        action: 'member.removed', projectId: project.id, targetType: 'user', targetId: userId,
+        details: { role: existing.role },
+      });
+    });
+    return { project, userId, previous: existing.role as Role };
+  }
+
+  /** A project keeps at least one Admin, so someone can always manage it without an org admin. */
+  private async ensureAnotherAdmin(projectId: string, userId: string, from: string, to: Role | null) {
+    if (from !== 'admin' || to === 'admin') return;
+    const admins = await this.deps.db.membership.count({ where: { projectId, role: 'admin', NOT: { userId } } });
+    if (admins === 0) throw invalid(`<@${userId}> is the project's last Admin: make someone else Admin first.`);
+  }
+
+  async setChannel(actor: Actor, name: string, channelId: string) {
+    const { project } = await this.require(actor, name, 'project.settings');
+    const now = this.now();
+    await this.deps.db.$transaction(async (tx) => {
+      await tx.project.update({ where: { id: project.id }, data: { alertChannelId: channelId } });
+      await audit(tx, actor, now, {
+        action: 'project.channel_set', projectId: project.id, targetType: 'project', targetId: project.id,
+        details: { channel: channelId, previous: project.alertChannelId },
+      });
+    });
+    return { ...project, alertChannelId: channelId };
+  }
+
+  /** Archiving revokes the project's active keys (as archiving an Anthropic workspace does). */
+  async archive(actor: Actor, name: string) {
+    if (!actor.orgAdmin) throw forbidden('Only organisation admins can archive projects.');
+    const { project } = await this.require(actor, name, 'project.archive', { allowArchived: true });
+    if (project.archivedAt) throw conflict(`Project "${project.name}" is already archived.`);
+    const now = this.now();
+    const revoked = await this.deps.db.$transaction(async (tx) => {
+      const keys = await tx.apiKey.findMany({ where: { projectId: project.id, status: 'active' }, select: { id: true } });
+      await tx.apiKey.updateMany({
+        where: { projectId: project.id, status: 'active' },
+        data: { status: 'revoked', revokedAt: now, revokedBy: actor.id, revokeReason: 'project archived' },
+      });
+      for (const k of keys) await markKeyChanged(tx, k.id, now);
+      await tx.project.update({ where: { id: project.id }, data: { archivedAt: now } });
+      await audit(tx, actor, now, {
+        action: 'project.archived', projectId: project.id, targetType: 'project', targetId: project.id,
+        details: { revokedKeys: keys.map((k) => k.id) },
+      });
+      return keys.length;
+    });
+    return { project, revokedKeys: revoked };
+  }
+}
+
+function refusal(action: Action, project: string): string {
+  switch (action) {
+    case 'member.manage':
+      return `Only Admins of ${project} can manage its members.`;
+    case 'project.settings':
+      return `Only Admins of ${project} can change its settings.`;
+    case 'limits.manage':
+      return `Only Admins of ${project} can change its limits.`;
+    case 'key.create':
+      return `Viewers cannot create keys: ask an Admin of ${project} to make you a Developer.`;
+    case 'project.archive':
+    case 'project.create':
+      return 'Only organisation admins can do that.';
+    default:
+      return `You do not have permission for that in ${project}.`;
+  }
+}
+
+const article = (role: string) => (role === 'admin' ? 'an' : 'a');
+
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: string }).code === 'P2002';
+}
