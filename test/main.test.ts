@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, usingPostgres, type TestDatabase } from './helpers/db.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** Starts the real server the way `npm start` does and waits for its "listening" line. */
+function startServer(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH!, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const port = new Promise<number>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = /listening on port (\d+)/.exec(output);
+      if (m) resolve(Number(m[1]));
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${output}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, port, exited, output: () => output };
+}
+
+describe(`npm start (${usingPostgres() ? 'postgres' : 'sqlite'})`, () => {
+  let dataDir: string;
+  let database: TestDatabase | null = null;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'kw-start-'));
+    if (usingPostgres()) database = await freshDatabase();
+  });
+  afterAll(async () => {
+    await database?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves /healthz and /readyz, says which Slack variables are missing, and stops cleanly on SIGTERM', async () => {
+    const env: Record<string, string> = { DATA_DIR: dataDir };
+    if (database) env.DATABASE_URL = database.url;
+    const server = startServer(env);
+    const port = await server.port;
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready' });
+    const slackLines = server.output().split('\n').filter((l) => l.includes('Slack is not configured'));
+    expect(slackLines).toHaveLength(1);
+    expect(slackLines[0]).toContain('SLACK_BOT_TOKEN');
+    expect(slackLines[0]).toContain('manifest.yml');
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  }, 30_000);
+
+  it('refuses a bad variable with one clear message naming it', async () => {
+    const server = startServer({ DATA_DIR: dataDir, PORT: 'not-a-port' });
+    await expect(server.port).rejects.toThrow(/PORT/);
+    expect(await server.exited).toBe(78);
+  }, 30_000);
+});
