@@ -17,3 +17,9 @@ export const forbidden = (message: string) => new DomainError('forbidden', messa
 export const conflict = (message: string) => new DomainError('conflict', message);
 
 export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;
+
+/** Echoes user input inside a message, shortened so hostile input (5,000 characters) cannot flood it. */
+export function echo(raw: string, max = 40): string {
+  const text = raw.trim();
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { invalid } from './errors.js';
+import { echo, invalid } from './errors.js';
 import { newId, randomBase62 } from './random.js';
 
 export const SECRET_PREFIX = 'sk-kw-';
@@ -48,7 +48,7 @@ export function parseKeyName(raw: string): string {
 export function parseScope(raw: string): Scope {
   const scope = raw.trim().toLowerCase().replace('_', '-');
   if ((SCOPES as readonly string[]).includes(scope)) return scope as Scope;
-  throw invalid(`Unknown scope "${raw}". Use one of: ${SCOPES.join(', ')}.`);
+  throw invalid(`Unknown scope "${echo(raw)}". Use one of: ${SCOPES.join(', ')}.`);
 }
 
 export function parseEnvironment(raw: string): Environment {
@@ -56,7 +56,7 @@ export function parseEnvironment(raw: string): Environment {
   const aliases: Record<string, Environment> = { development: 'dev', production: 'prod', stage: 'staging' };
   const value = aliases[env] ?? env;
   if ((ENVIRONMENTS as readonly string[]).includes(value)) return value as Environment;
-  throw invalid(`Unknown environment "${raw}". Use one of: ${ENVIRONMENTS.join(', ')}.`);
+  throw invalid(`Unknown environment "${echo(raw)}". Use one of: ${ENVIRONMENTS.join(', ')}.`);
 }
 
 /** Scope as stored (Prisma enum names cannot contain "-"). */

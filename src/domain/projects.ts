@@ -1,13 +1,14 @@
 import { invalid } from './errors.js';
 
-const NAME = /^[a-z0-9-]{2,40}$/;
+// Starts with a letter or digit so a name can never be mistaken for a flag (`--env`, `-h`).
+const NAME = /^[a-z0-9][a-z0-9-]{1,39}$/;
 
 export function parseProjectName(raw: string): string {
   const name = raw.trim();
   if (!name) throw invalid('Name the project, e.g. `support-bot`.');
   if (!NAME.test(name)) {
     throw invalid(
-      `"${name.slice(0, 60)}" is not a valid project name: use 2–40 lowercase letters, digits and "-", e.g. \`support-bot\`.`,
+      `"${name.slice(0, 60)}" is not a valid project name: use 2–40 lowercase letters, digits and "-" (not first), e.g. \`support-bot\`.`,
     );
   }
   return name;

@@ -1,4 +1,4 @@
-import { invalid } from './errors.js';
+import { echo, invalid } from './errors.js';
 
 export const ROLES = ['admin', 'developer', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -6,7 +6,7 @@ export type Role = (typeof ROLES)[number];
 export function parseRole(raw: string): Role {
   const role = raw.trim().toLowerCase();
   if ((ROLES as readonly string[]).includes(role)) return role as Role;
-  throw invalid(`Unknown role "${raw}". Use one of: admin, developer, viewer.`);
+  throw invalid(`Unknown role "${echo(raw)}". Use one of: admin, developer, viewer.`);
 }
 
 /** Everything that is permission-checked. */
