@@ -1,0 +1,89 @@
+// Helpers shared by the benchmark scripts: child servers on loopback and an open-loop load run.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+
+export interface Server {
+  name: string;
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Spawns a server and waits for the line that names its port. */
+export async function startServer(
+  name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}, portPattern = /listening (?:on port )?(\d+)/,
+): Promise<Server> {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = portPattern.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${name} exited ${code}: ${output}`)));
+  });
+  child.stdout!.resume();
+  child.stderr!.resume();
+  return {
+    name, port, child,
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    }),
+  };
+}
+
+export interface LoadResult {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** Runs autocannon; latency percentiles come from its float per-response times (its own histogram is whole ms). */
+export async function load(opts: {
+  url: string; headers: Record<string, string>; body: string; seconds: number; connections: number; rate?: number;
+}): Promise<LoadResult> {
+  const samples: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: opts.url, method: 'POST', headers: opts.headers, body: opts.body,
+        connections: opts.connections, duration: opts.seconds, overallRate: opts.rate,
+      },
+      (error, res) => (error ? reject(error) : resolve(res)),
+    );
+    instance.on('response', (_client, status, _bytes, responseTime) => {
+      if (status < 300) samples.push(responseTime);
+    });
+  });
+  samples.sort((a, b) => a - b);
+  const pct = (p: number) => (samples.length ? samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]! : NaN);
+  return {
+    requests: result.requests.total,
+    rps: result.requests.total / opts.seconds,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+/** Resident and peak resident memory of a process, in MB (Linux /proc). */
+export function memoryOf(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
