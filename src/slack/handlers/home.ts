@@ -1,0 +1,23 @@
+import type { App } from '@slack/bolt';
+import { actorFor, describeError, type SlackDeps } from '../context.js';
+import { homeView } from '../views/home.js';
+
+export function registerHome(app: App, deps: SlackDeps) {
+  app.event('app_home_opened', async ({ event, body, client }) => {
+    if (event.tab !== 'home') return;
+    try {
+      const actor = await actorFor(deps, client, body.team_id, event.user);
+      const projects = await deps.services.projects.list(actor);
+      const keys = await deps.services.keys.list(actor);
+      const view = homeView({
+        userId: event.user,
+        orgAdmin: actor.orgAdmin,
+        projects,
+        myKeys: keys.filter((k) => k.ownerId === event.user),
+      });
+      await client.views.publish({ user_id: event.user, view });
+    } catch (error) {
+      deps.logger.error({ error: describeError(error) }, 'app home failed');
+    }
+  });
+}

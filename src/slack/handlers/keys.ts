@@ -1,0 +1,100 @@
+import type { App } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import { conflict, forbidden } from '../../domain/errors.js';
+import { can, canManageKey } from '../../domain/roles.js';
+import type { Actor } from '../../services/index.js';
+import { actorFor, explain, reply, seenBefore, type SlackDeps } from '../context.js';
+import { deliverSecret } from '../delivery.js';
+import { parseKeysCommand, type KeysCommand } from '../parse.js';
+import { note, type Message } from '../views/common.js';
+import { keysHelp } from '../views/help.js';
+import { deliveryFailed, keyCreated, keyDetail, keyList, keyRotated, PAGE_ACTION } from '../views/keys.js';
+import { createKeyModal, revokeKeyModal } from '../views/modals.js';
+
+interface CommandCtx {
+  actor: Actor;
+  client: WebClient;
+  triggerId: string;
+  responseUrl: string;
+}
+
+export function registerKeysCommand(app: App, deps: SlackDeps) {
+  app.command('/keys', async ({ command, ack, respond, client }) => {
+    await ack();
+    let message: Message | null;
+    try {
+      const cmd = parseKeysCommand(command.text ?? '');
+      if (cmd.kind === 'help') message = keysHelp();
+      else {
+        const actor = await actorFor(deps, client, command.team_id, command.user_id);
+        message = await run(deps, cmd, { actor, client, triggerId: command.trigger_id, responseUrl: command.response_url });
+      }
+    } catch (error) {
+      message = explain(error, deps.logger, '/keys');
+    }
+    if (message) await reply(respond, message, deps.logger);
+  });
+
+  // "Previous"/"Next" under a key list: replace the list in place.
+  app.action(new RegExp(`^${PAGE_ACTION}_`), async ({ ack, body, action, respond, client }) => {
+    await ack();
+    let message: Message;
+    try {
+      const { p, o } = JSON.parse((action as { value?: string }).value ?? '{}') as { p?: string | null; o?: number };
+      const actor = await actorFor(deps, client, body.team?.id ?? undefined, body.user.id);
+      const keys = await deps.services.keys.list(actor, p ?? undefined);
+      message = keyList(keys, { ...(p ? { project: p } : {}), offset: Number(o) || 0 });
+    } catch (error) {
+      message = explain(error, deps.logger, 'keys page');
+    }
+    await reply(respond, message, deps.logger, true);
+  });
+}
+
+/** Returns the answer, or null when a modal took over. */
+async function run(deps: SlackDeps, cmd: Exclude<KeysCommand, { kind: 'help' }>, ctx: CommandCtx): Promise<Message | null> {
+  const { keys, projects } = deps.services;
+  const { actor, client } = ctx;
+  const requestId = `slack:trigger:${ctx.triggerId}`;
+  switch (cmd.kind) {
+    case 'list':
+      return keyList(await keys.list(actor, cmd.project), cmd.project ? { project: cmd.project.toLowerCase() } : {});
+    case 'show':
+      return keyDetail(await keys.show(actor, cmd.keyId));
+    case 'create-modal': {
+      const usable = (await projects.list(actor)).filter((p) => can({ orgAdmin: actor.orgAdmin, role: p.myRole }, 'key.create'));
+      if (usable.length === 0) {
+        return note('You cannot create keys in any project yet: you need to be a Developer or Admin of one. `/project list` shows your projects.');
+      }
+      await client.views.open({ trigger_id: ctx.triggerId, view: createKeyModal(usable.map((p) => p.name), { r: ctx.responseUrl }) });
+      return null;
+    }
+    case 'revoke': {
+      // Refuse before the modal, so nobody confirms something they may not do.
+      const { key, project, subject } = await keys.get(actor, cmd.keyId);
+      if (!canManageKey(subject, actor.userId, key.ownerId)) {
+        throw forbidden(`You cannot revoke \`${key.id}\`: only Admins of ${project.name} and the key's owner can.`);
+      }
+      if (key.status !== 'active') throw conflict(`\`${key.id}\` is already ${key.status}.`);
+      await client.views.open({
+        trigger_id: ctx.triggerId,
+        view: revokeKeyModal({ id: key.id, name: key.name, projectName: project.name }, { k: key.id, r: ctx.responseUrl }),
+      });
+      return null;
+    }
+    case 'create': {
+      await seenBefore(deps, requestId);
+      const { kind: _k, ...args } = cmd;
+      const created = await keys.create(actor, { ...args, requestId });
+      const key = { ...created.key, projectName: created.projectName };
+      const outcome = await deliverSecret(deps.services, client, actor, { key, secret: created.secret, kind: 'created' });
+      return outcome.delivered ? keyCreated(key) : deliveryFailed(key.id, outcome.undone);
+    }
+    case 'rotate': {
+      await seenBefore(deps, requestId);
+      const rotated = await keys.rotate(actor, cmd.keyId, cmd.graceMs, requestId);
+      const outcome = await deliverSecret(deps.services, client, actor, { key: rotated.key, secret: rotated.secret, kind: 'rotated' });
+      return outcome.delivered ? keyRotated(rotated.key) : deliveryFailed(rotated.key.id, outcome.undone);
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import { context, header, section, type Message } from './common.js';
+
+const PROJECT = [
+  '`/project create <name> [description...]` — new project; you become its Admin _(org admins)_',
+  '`/project list` — projects you can see, your role and active keys',
+  '`/project show <name>` — members, alert channel, key count',
+  '`/project add <name> @user <admin|developer|viewer>` — add a member _(project Admins)_',
+  '`/project role <name> @user <role>` — change a member’s role _(project Admins)_',
+  '`/project remove <name> @user` — remove a member _(project Admins)_',
+  '`/project channel <name> #channel` — where alerts go _(project Admins)_',
+  '`/project archive <name>` — archive and revoke its keys _(org admins)_',
+];
+const PROJECT_EXAMPLES = '`/project create support-bot "Claude for the support inbox"` · `/project add support-bot @alice developer`';
+
+const KEYS = [
+  '`/keys create` — opens a form',
+  '`/keys create <project> <name...> [--scope full|inference|read-only] [--env dev|staging|prod] [--expires <N>d] [--rpm <N>]`',
+  '`/keys list [project]` — active keys you can see',
+  '`/keys show <key-id>` — details of one key',
+  '`/keys revoke <key-id>` — asks to confirm, with an optional reason',
+  '`/keys rotate <key-id> [--grace <N>h]` — new secret, same key; the old one works for the grace period (default 24h)',
+];
+const KEYS_EXAMPLES =
+  '`/keys create support-bot Production App --scope inference --env prod --expires 90d` · `/keys rotate key_4fT9… --grace 2h`';
+
+const SECRETS =
+  'Secrets arrive only in your DM with keyward: shown once, plus a *Reveal* button valid for 15 minutes. keyward stores only a hash.';
+
+const build = (title: string, lines: string[], examples: string): Message => ({
+  text: `${title}\n${lines.join('\n')}\nExamples: ${examples}`,
+  blocks: [header(title), section(lines.join('\n')), context(`Examples: ${examples}`)],
+});
+
+export const projectHelp = () => build('/project — projects and members', PROJECT, PROJECT_EXAMPLES);
+
+export const keysHelp = (): Message => {
+  const m = build('/keys — API keys', KEYS, KEYS_EXAMPLES);
+  return { text: `${m.text}\n${SECRETS}`, blocks: [...m.blocks!, context(SECRETS)] };
+};
+
+export const keywardHelp = (): Message => ({
+  text: 'keyward manages your organisation’s Claude API keys. Commands: /project, /keys.',
+  blocks: [
+    header('keyward — Claude API keys for your organisation'),
+    section('Organise work in *projects*; members are *Admin*, *Developer* or *Viewer*. Org admins create and archive projects.'),
+    section(`*Projects*\n${PROJECT.join('\n')}`),
+    section(`*Keys*\n${KEYS.join('\n')}`),
+    context(`Examples: ${PROJECT_EXAMPLES} · ${KEYS_EXAMPLES}`),
+    context(SECRETS),
+  ],
+});
