@@ -1,0 +1,200 @@
+/**
+ * Two-factor use cases over a small repository port (phase 1: in memory; phase 2: the database).
+ * Every refusal is a DomainError with a user-ready message; audit entries never hold a code or secret.
+ */
+import QRCode from 'qrcode';
+import { who } from '../domain/approvals.js';
+import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
+import {
+  checkCode, groupSecret, lockedMessage, lockedUntil, startEnrollment, stepUpRequirement,
+  ENROLL_FIRST_MESSAGE, type StepUp, type TotpRecord,
+} from '../domain/totp.js';
+import type { AuditInput } from './audit.js';
+import type { Actor } from './context.js';
+
+export interface TotpRepository {
+  get(orgId: string, userId: string): Promise<TotpRecord | null>;
+  /**
+   * Writes `next` only when the stored row still has `expectedVersion` (null: no row yet).
+   * Returns false when another request changed it first (DB: conditional update / insert conflict).
+   */
+  save(next: TotpRecord, expectedVersion: number | null): Promise<boolean>;
+  /** Returns whether a row existed. */
+  delete(orgId: string, userId: string): Promise<boolean>;
+}
+
+export class MemoryTotpRepository implements TotpRepository {
+  private readonly rows = new Map<string, TotpRecord>();
+  private key = (orgId: string, userId: string) => `${orgId}\u0000${userId}`;
+
+  async get(orgId: string, userId: string) {
+    const row = this.rows.get(this.key(orgId, userId));
+    return row ? { ...row } : null;
+  }
+
+  async save(next: TotpRecord, expectedVersion: number | null) {
+    const k = this.key(next.orgId, next.userId);
+    if ((this.rows.get(k)?.version ?? null) !== expectedVersion) return false;
+    this.rows.set(k, { ...next });
+    return true;
+  }
+
+  async delete(orgId: string, userId: string) {
+    return this.rows.delete(this.key(orgId, userId));
+  }
+}
+
+export type TotpAuditSink = (actor: Actor, at: Date, input: AuditInput) => Promise<void>;
+
+export interface TotpServiceDeps {
+  repo: TotpRepository;
+  /** KEYWARD_SECRET. */
+  secret: string;
+  /** KEYWARD_REQUIRE_2FA: sensitive actions need 2FA from everyone. */
+  requireAll?: boolean;
+  audit?: TotpAuditSink;
+  now?: () => Date;
+}
+
+export interface Enrollment {
+  uri: string;
+  /** Base32, grouped by 4 for typing. Shown to its owner only, once. */
+  manualSecret: string;
+  /** QR code of `uri`. */
+  png: Buffer;
+}
+
+export type TwoFactorStatus = { status: 'none' | 'pending' | 'active'; lockedUntil: Date | null; stepUp: StepUp };
+
+/** Concurrent checks of one user's code race on the row version; a lost race re-reads and re-checks. */
+const ATTEMPTS = 3;
+
+/** PNG of a QR code (error correction M, 4-module quiet zone as the spec asks). */
+export function renderQrPng(text: string): Promise<Buffer> {
+  return QRCode.toBuffer(text, { type: 'png', errorCorrectionLevel: 'M', margin: 4, scale: 6 });
+}
+
+export class TotpService {
+  constructor(private readonly deps: TotpServiceDeps) {}
+
+  private now() {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  private async audit(actor: Actor, at: Date, input: AuditInput) {
+    await this.deps.audit?.(actor, at, { targetType: 'user', ...input });
+  }
+
+  private static person(actor: Actor): string {
+    if (!actor.userId) throw invalid('Two-factor authentication is for Slack users; the CLI runs with server access.');
+    return actor.userId;
+  }
+
+  async status(actor: Actor): Promise<TwoFactorStatus> {
+    if (!actor.userId) return { status: 'none', lockedUntil: null, stepUp: 'none' };
+    const record = await this.deps.repo.get(actor.orgId, actor.userId);
+    return {
+      status: record?.status ?? 'none',
+      lockedUntil: lockedUntil(record, this.now()),
+      stepUp: stepUpRequirement(record, this.deps.requireAll ?? false),
+    };
+  }
+
+  /** What a sensitive action asks of `actor` (modal builders show the code field for 'code'). */
+  async requirement(actor: Actor): Promise<StepUp> {
+    return (await this.status(actor)).stepUp;
+  }
+
+  async enroll(actor: Actor, account?: string): Promise<Enrollment> {
+    const userId = TotpService.person(actor);
+    const now = this.now();
+    const previous = await this.deps.repo.get(actor.orgId, userId);
+    if (previous?.status === 'active') {
+      throw conflict('Two-factor is already on for you. To re-enroll, run `/keyward 2fa disable <code>` first.');
+    }
+    const e = startEnrollment(this.deps.secret, { orgId: actor.orgId, userId, account: account ?? userId }, previous, now);
+    if (!(await this.deps.repo.save(e.record, previous?.version ?? null))) {
+      throw conflict('Another enrollment started at the same moment. Run `/keyward 2fa enroll` again.');
+    }
+    await this.audit(actor, now, { action: 'totp.enroll_started', targetId: userId });
+    return { uri: e.uri, manualSecret: groupSecret(e.secret), png: await renderQrPng(e.uri) };
+  }
+
+  /**
+   * Checks a code for `userId`, persisting the outcome (success or failure) and retrying a lost
+   * race. Throws the user-ready refusal.
+   */
+  private async check(actor: Actor, userId: string, code: string, purpose: string): Promise<TotpRecord> {
+    for (let i = 0; i < ATTEMPTS; i++) {
+      const now = this.now();
+      const record = await this.deps.repo.get(actor.orgId, userId);
+      if (!record) throw notFound('You have not enrolled in two-factor. Run `/keyward 2fa enroll`.');
+      const result = await checkCode(this.deps.secret, record, code, now);
+      if (!result.ok && result.reason === 'malformed') throw invalid(result.message);
+      if (!result.ok && result.reason === 'locked') throw new DomainError('limit', result.message);
+      if (!(await this.deps.repo.save(result.record, record.version))) continue;
+      if (result.ok) return result.record;
+      await this.audit(actor, now, { action: 'totp.failed', targetId: userId, details: { purpose, reason: result.reason } });
+      if (result.lockedNow) await this.audit(actor, now, { action: 'totp.locked', targetId: userId, details: { until: result.record.lockedUntil } });
+      throw result.lockedNow ? new DomainError('limit', result.message) : forbidden(result.message);
+    }
+    throw conflict('That code was being checked by another request. Wait for the next code and try again.');
+  }
+
+  /** `/keyward 2fa verify <code>`: completes a pending enrollment. */
+  async verify(actor: Actor, code: string): Promise<void> {
+    const userId = TotpService.person(actor);
+    const current = await this.deps.repo.get(actor.orgId, userId);
+    if (current?.status === 'active') throw conflict('Two-factor is already on for you; nothing to verify.');
+    await this.check(actor, userId, code, 'enroll');
+    await this.audit(actor, this.now(), { action: 'totp.enrolled', targetId: userId });
+  }
+
+  /**
+   * Step-up before a sensitive action (`purpose`, e.g. "key.revoke"). Resolves 'none' when this user
+   * needs no code, 'verified' after a good code; throws otherwise (including "enroll first").
+   */
+  async stepUp(actor: Actor, code: string | null | undefined, purpose: string): Promise<'none' | 'verified'> {
+    if (!actor.userId) return 'none';
+    const userId = actor.userId;
+    const record = await this.deps.repo.get(actor.orgId, userId);
+    const need = stepUpRequirement(record, this.deps.requireAll ?? false);
+    if (need === 'none') return 'none';
+    if (need === 'enroll') throw forbidden(ENROLL_FIRST_MESSAGE);
+    const until = lockedUntil(record, this.now());
+    if (until) throw new DomainError('limit', lockedMessage(until, this.now()));
+    if (!code?.trim()) throw invalid('This action needs a fresh code from your authenticator app.');
+    await this.check(actor, userId, code, purpose);
+    await this.audit(actor, this.now(), { action: 'totp.step_up', targetId: userId, details: { purpose } });
+    return 'verified';
+  }
+
+  /** `/keyward 2fa disable <code>`: an active enrollment needs a code; a pending one is just dropped. */
+  async disable(actor: Actor, code: string | null | undefined): Promise<void> {
+    const userId = TotpService.person(actor);
+    const record = await this.deps.repo.get(actor.orgId, userId);
+    if (!record) throw notFound('Two-factor is not on for you.');
+    if (record.status === 'active') {
+      const until = lockedUntil(record, this.now());
+      if (until) throw new DomainError('limit', lockedMessage(until, this.now()));
+      if (!code?.trim()) throw invalid('Give a current code: `/keyward 2fa disable <code>`.');
+      await this.check(actor, userId, code, 'disable');
+    }
+    await this.deps.repo.delete(actor.orgId, userId);
+    await this.audit(actor, this.now(), { action: 'totp.disabled', targetId: userId, details: { was: record.status } });
+  }
+
+  /**
+   * An org admin clears another user's enrollment (lost phone). The admin steps up first when
+   * enrolled. Self-reset is refused for Slack users: that would bypass `disable <code>`.
+   * The caller tells the user.
+   */
+  async adminReset(actor: Actor, targetUserId: string, code?: string | null): Promise<void> {
+    if (!actor.orgAdmin) throw forbidden('Only org admins can reset someone else’s two-factor.');
+    if (actor.userId === targetUserId) throw forbidden('Use `/keyward 2fa disable <code>` for your own two-factor.');
+    await this.stepUp(actor, code, 'totp.reset');
+    const existed = await this.deps.repo.delete(actor.orgId, targetUserId);
+    if (!existed) throw notFound(`${who(targetUserId)} has no two-factor enrollment.`);
+    await this.audit(actor, this.now(), { action: 'totp.reset', targetId: targetUserId });
+  }
+}
