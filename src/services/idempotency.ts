@@ -19,6 +19,14 @@ export async function firstResult(db: Db, requestId: string): Promise<Record<str
   return row ? (JSON.parse(row.result) as Record<string, unknown>) : null;
 }
 
+/** Throws DuplicateRequest when `requestId` was already handled. Call it before checks that the first
+ *  delivery itself changes (name taken, key already revoked), so a repeat is recognised as a repeat. */
+export async function refuseRepeat(db: Db, requestId: string | undefined): Promise<void> {
+  if (!requestId) return;
+  const seen = await firstResult(db, requestId);
+  if (seen) throw new DuplicateRequest(seen);
+}
+
 /** Runs `work` once per request id. On a repeat (sequential or concurrent) throws DuplicateRequest. */
 export async function once<T>(db: Db, requestId: string | undefined, work: () => Promise<T>): Promise<T> {
   if (!requestId) return work();

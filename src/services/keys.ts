@@ -8,7 +8,7 @@ import {
 import { can, canManageKey } from '../domain/roles.js';
 import { audit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
-import { claimRequest, once } from './idempotency.js';
+import { claimRequest, once, refuseRepeat } from './idempotency.js';
 import { markKeyChanged } from './key-changes.js';
 import type { ProjectService } from './projects.js';
 
@@ -65,6 +65,7 @@ export class KeyService {
   async create(actor: Actor, input: CreateKeyInput): Promise<{ key: KeyView; projectName: string; secret: string }> {
     const name = parseKeyName(input.name);
     const { project } = await this.projects.require(actor, input.project, 'key.create');
+    await refuseRepeat(this.deps.db, input.requestId);
     if (input.rpm !== undefined && (!Number.isInteger(input.rpm) || input.rpm < 1 || input.rpm > 1_000_000)) {
       throw invalid('--rpm takes a whole number of requests per minute from 1 to 1000000.');
     }
@@ -157,6 +158,7 @@ export class KeyService {
 
   async revoke(actor: Actor, keyId: string, reason = '', requestId?: string) {
     const cleanReason = reason.trim().slice(0, 500);
+    await refuseRepeat(this.deps.db, requestId);
     const { key, project } = await this.requireManage(actor, keyId, 'revoke');
     const now = this.now();
     const { db } = this.deps;
@@ -184,6 +186,7 @@ export class KeyService {
    * rotating again during a grace period ends the older secret at once.
    */
   async rotate(actor: Actor, keyId: string, graceMs = DEFAULT_GRACE_MS, requestId?: string) {
+    await refuseRepeat(this.deps.db, requestId);
     const { key, project } = await this.requireManage(actor, keyId, 'rotate');
     const now = this.now();
     const { db, secret: serverSecret } = this.deps;

@@ -55,7 +55,9 @@ export class PendingSecretService {
     });
     if (claimed.count === 0) throw invalid('This secret was already revealed.');
     const secret = open(this.key, row.ciphertext, id);
-    await audit(db, actor, now, { action: 'key.secret_revealed', targetType: 'key', targetId: row.keyId });
+    // With its project, so project-scoped audit views show reveals too.
+    const key = await db.apiKey.findUnique({ where: { id: row.keyId }, select: { projectId: true } });
+    await audit(db, actor, now, { action: 'key.secret_revealed', projectId: key?.projectId ?? null, targetType: 'key', targetId: row.keyId });
     return { keyId: row.keyId, secret, channelId: row.channelId, messageTs: row.messageTs };
   }
 

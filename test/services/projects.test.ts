@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import { cliActor } from '../../src/services/index.js';
+import { T0, rejects, seedProject, serviceWorld } from './setup.js';
+
+const w = serviceWorld();
+
+describe('projects: create', () => {
+  it('only org admins create; the Slack creator becomes Admin; audited', async () => {
+    const boss = w.user('UBOSS', true);
+    const p = await w.s.projects.create(boss, 'support-bot', 'Answers "support" questions — 東京');
+    expect(p).toMatchObject({ name: 'support-bot', description: 'Answers "support" questions — 東京', orgId: w.orgId, archivedAt: null });
+    expect(p.createdAt.toISOString()).toBe(T0.toISOString());
+    const m = await w.db.membership.findMany({ where: { projectId: p.id } });
+    expect(m.map((x) => [x.userId, x.role])).toEqual([['UBOSS', 'admin']]);
+    const ev = await w.db.auditEvent.findMany({ where: { projectId: p.id } });
+    expect(ev.map((e) => [e.action, e.actor])).toEqual([['project.created', 'slack:UBOSS']]);
+  });
+
+  it('refuses non-admins, whatever their project roles, and writes nothing', async () => {
+    const before = await w.db.project.count();
+    const e = await rejects(w.s.projects.create(w.user('UBOSS'), 'nope'), 'forbidden');
+    expect(e.message).toMatch(/organisation admins/);
+    expect(await w.db.project.count()).toBe(before);
+  });
+
+  it('the CLI creates projects without making anyone a member', async () => {
+    const p = await w.s.projects.create(cliActor(w.orgId, 'alice'), 'cli-made');
+    expect(await w.db.membership.count({ where: { projectId: p.id } })).toBe(0);
+    const ev = await w.db.auditEvent.findFirstOrThrow({ where: { projectId: p.id } });
+    expect(ev.actor).toBe('cli:alice');
+  });
+
+  it('refuses duplicate names (also when archived) and bad names, changing nothing', async () => {
+    const boss = w.user('UBOSS', true);
+    await rejects(w.s.projects.create(boss, 'support-bot'), 'conflict');
+    await rejects(w.s.projects.create(boss, '  support-bot '), 'conflict');
+    for (const bad of ['', 'X', 'Has Space', '--env', 'x'.repeat(5000), '"q"']) {
+      await rejects(w.s.projects.create(boss, bad), 'invalid');
+    }
+    await rejects(w.s.projects.create(boss, 'long-desc', 'd'.repeat(501)), 'invalid');
+    expect(await w.db.project.count({ where: { name: 'long-desc' } })).toBe(0);
+  });
+
+  it('two concurrent creates of one name make one project', async () => {
+    const boss = w.user('UBOSS', true);
+    const results = await Promise.allSettled([w.s.projects.create(boss, 'racy'), w.s.projects.create(boss, 'racy')]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(failed.reason.code).toBe('conflict');
+    expect(await w.db.project.count({ where: { name: 'racy' } })).toBe(1);
+  });
+});
+
+describe('projects: visibility', () => {
+  it('members see their projects, outsiders none, org admins all', async () => {
+    const { admin, dev, viewer } = await seedProject(w, 'vis-a', { admin: 'UA1', dev: 'UD1', viewer: 'UV1' });
+    await seedProject(w, 'vis-b', { admin: 'UA2', dev: 'UD1', viewer: 'UV2' });
+    const names = async (a: ReturnType<typeof w.user>) => (await w.s.projects.list(a)).map((p) => p.name);
+    expect(await names(admin)).toEqual(['vis-a']);
+    expect(await names(viewer)).toEqual(['vis-a']);
+    expect(await names(dev)).toEqual(['vis-a', 'vis-b']);
+    expect(await names(w.user('UNOBODY'))).toEqual([]);
+    const all = await names(w.user('UANY', true));
+    expect(all).toEqual(expect.arrayContaining(['vis-a', 'vis-b', 'support-bot', 'cli-made']));
+    const mine = (await w.s.projects.list(dev)).find((p) => p.name === 'vis-a')!;
+    expect(mine).toMatchObject({ myRole: 'developer', memberCount: 4, activeKeys: 0 });
+  });
+
+  it('a project from another org is invisible even to that org\'s name', async () => {
+    const { orgForTeam } = await import('../../src/services/orgs.js');
+    const other = await orgForTeam(w.db, 'T_OTHER', w.clock);
+    const { slackActor } = await import('../../src/services/index.js');
+    await rejects(w.s.projects.show(slackActor(other, 'UBOSS', true), 'vis-a'), 'not_found');
+    expect(await w.s.projects.list(slackActor(other, 'UBOSS', true))).toEqual([]);
+  });
+
+  it('show: members and org admins see details; outsiders get the same not_found as a missing project', async () => {
+    const shown = await w.s.projects.show(w.user('UV1'), 'vis-a');
+    expect(shown.members.map((m) => m.userId).sort()).toEqual(['UA1', 'UBOSS', 'UD1', 'UV1']);
+    expect(shown.subject).toEqual({ orgAdmin: false, role: 'viewer' });
+    expect((await w.s.projects.show(w.user('UX', true), 'VIS-A')).project.name).toBe('vis-a');
+    const hidden = await rejects(w.s.projects.show(w.user('UNOBODY'), 'vis-a'), 'not_found');
+    const missing = await rejects(w.s.projects.show(w.user('UNOBODY'), 'no-such'), 'not_found');
+    expect(hidden.message.replace('vis-a', 'X')).toBe(missing.message.replace('no-such', 'X'));
+    const long = await rejects(w.s.projects.show(w.user('UNOBODY'), 'y'.repeat(5000)), 'not_found');
+    expect(long.message.length).toBeLessThan(200);
+  });
+});
+
+describe('projects: members', () => {
+  it('Admins add, change and remove members; each audited', async () => {
+    const { admin } = await seedProject(w, 'mem', { admin: 'UMA', dev: 'UMD', viewer: 'UMV' });
+    await w.s.projects.addMember(admin, 'mem', 'UNEW', 'viewer');
+    const r = await w.s.projects.setRole(admin, 'mem', 'UNEW', 'developer');
+    expect(r).toMatchObject({ changed: true, previous: 'viewer', role: 'developer' });
+    expect((await w.s.projects.setRole(admin, 'mem', 'UNEW', 'developer')).changed).toBe(false);
+    await w.s.projects.removeMember(admin, 'mem', 'UNEW');
+    const p = await w.db.project.findFirstOrThrow({ where: { name: 'mem' } });
+    expect(await w.db.membership.findUnique({ where: { projectId_userId: { projectId: p.id, userId: 'UNEW' } } })).toBeNull();
+    const acts = await w.db.auditEvent.findMany({ where: { projectId: p.id, targetId: 'UNEW' }, orderBy: { createdAt: 'asc' } });
+    expect(acts.map((a) => [a.action, a.actor])).toEqual([
+      ['member.added', 'slack:UMA'], ['member.role_changed', 'slack:UMA'], ['member.removed', 'slack:UMA'],
+    ]);
+    expect(JSON.parse(acts[1]!.details)).toEqual({ from: 'viewer', to: 'developer' });
+  });
+
+  it('Developers, Viewers and outsiders cannot manage members', async () => {
+    const { dev, viewer } = { dev: w.user('UMD'), viewer: w.user('UMV') };
+    await rejects(w.s.projects.addMember(dev, 'mem', 'UZ', 'viewer'), 'forbidden');
+    await rejects(w.s.projects.addMember(viewer, 'mem', 'UZ', 'viewer'), 'forbidden');
+    await rejects(w.s.projects.setRole(dev, 'mem', 'UMV', 'admin'), 'forbidden');
+    await rejects(w.s.projects.removeMember(viewer, 'mem', 'UMD'), 'forbidden');
+    await rejects(w.s.projects.addMember(w.user('UOUT'), 'mem', 'UOUT', 'admin'), 'not_found');
+    const p = await w.db.project.findFirstOrThrow({ where: { name: 'mem' } });
+    expect(await w.db.membership.count({ where: { projectId: p.id } })).toBe(4);
+  });
+
+  it('refuses adding an existing member and changing a non-member', async () => {
+    const admin = w.user('UMA');
+    const e = await rejects(w.s.projects.addMember(admin, 'mem', 'UMD', 'admin'), 'conflict');
+    expect(e.message).toContain('/project role mem');
+    await rejects(w.s.projects.setRole(admin, 'mem', 'UGHOST', 'viewer'), 'not_found');
+    await rejects(w.s.projects.removeMember(admin, 'mem', 'UGHOST'), 'not_found');
+  });
+
+  it('keeps at least one Admin', async () => {
+    const boss = w.user('UBOSS', true);
+    await w.s.projects.create(boss, 'solo');
+    await rejects(w.s.projects.setRole(boss, 'solo', 'UBOSS', 'developer'), 'invalid');
+    await rejects(w.s.projects.removeMember(boss, 'solo', 'UBOSS'), 'invalid');
+    await w.s.projects.addMember(boss, 'solo', 'USECOND', 'admin');
+    await w.s.projects.removeMember(boss, 'solo', 'UBOSS');
+    const admin = w.user('USECOND');
+    await rejects(w.s.projects.setRole(admin, 'solo', 'USECOND', 'viewer'), 'invalid');
+    await w.s.projects.addMember(admin, 'solo', 'UDEMO', 'viewer');
+    await w.s.projects.removeMember(admin, 'solo', 'UDEMO'); // non-admins leave freely
+  });
+});
+
+describe('projects: channel and archive', () => {
+  it('Admins set the alert channel; Developers cannot', async () => {
+    const r = await w.s.projects.setChannel(w.user('UMA'), 'mem', 'C123');
+    expect(r.alertChannelId).toBe('C123');
+    await rejects(w.s.projects.setChannel(w.user('UMD'), 'mem', 'C999'), 'forbidden');
+    const p = await w.db.project.findFirstOrThrow({ where: { name: 'mem' } });
+    expect(p.alertChannelId).toBe('C123');
+    const ev = await w.db.auditEvent.findFirstOrThrow({ where: { projectId: p.id, action: 'project.channel_set' } });
+    expect(JSON.parse(ev.details)).toEqual({ channel: 'C123', previous: null });
+  });
+
+  it('only org admins archive; archiving revokes active keys and records KeyChange rows', async () => {
+    const { boss, admin, dev } = await seedProject(w, 'arch', { admin: 'UAA', dev: 'UAD', viewer: 'UAV' });
+    const k1 = await w.s.keys.create(dev, { project: 'arch', name: 'one' });
+    const k2 = await w.s.keys.create(admin, { project: 'arch', name: 'two' });
+    const k3 = await w.s.keys.create(admin, { project: 'arch', name: 'three' });
+    await w.s.keys.revoke(admin, k3.key.id, 'old');
+    await rejects(w.s.projects.archive(admin, 'arch'), 'forbidden');
+    w.advance(1000);
+    const changesBefore = await w.db.keyChange.count();
+    const r = await w.s.projects.archive(boss, 'arch');
+    expect(r.revokedKeys).toBe(2);
+    const keys = await w.db.apiKey.findMany({ where: { projectId: r.project.id } });
+    for (const k of keys) expect(k.status).toBe('revoked');
+    const k1Row = keys.find((k) => k.id === k1.key.id)!;
+    expect(k1Row).toMatchObject({ revokeReason: 'project archived', revokedBy: 'slack:UBOSS' });
+    expect(k1Row.revokedAt!.getTime()).toBe(w.clock.getTime());
+    expect(keys.find((k) => k.id === k3.key.id)!.revokeReason).toBe('old'); // untouched
+    const changes = await w.db.keyChange.findMany({ orderBy: { id: 'asc' }, skip: changesBefore });
+    expect(changes.map((c) => c.keyId).sort()).toEqual([k1.key.id, k2.key.id].sort());
+    const ev = await w.db.auditEvent.findFirstOrThrow({ where: { projectId: r.project.id, action: 'project.archived' } });
+    expect(JSON.parse(ev.details).revokedKeys.sort()).toEqual([k1.key.id, k2.key.id].sort());
+    // Archived: hidden from lists, still shown, refuses changes and second archive.
+    expect((await w.s.projects.list(admin)).map((p) => p.name)).not.toContain('arch');
+    expect((await w.s.projects.show(admin, 'arch')).project.archivedAt).not.toBeNull();
+    await rejects(w.s.keys.create(admin, { project: 'arch', name: 'new' }), 'invalid');
+    await rejects(w.s.projects.addMember(admin, 'arch', 'UZ', 'viewer'), 'invalid');
+    await rejects(w.s.projects.archive(boss, 'arch'), 'conflict');
+    await rejects(w.s.projects.create(boss, 'arch'), 'conflict');
+  });
+});
