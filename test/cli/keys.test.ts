@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../src/domain/keys.js';
 import { freshDatabase, usingPostgres, type TestDatabase } from '../helpers/db.js';
@@ -70,6 +72,16 @@ describe(`keyward keys (${usingPostgres() ? 'postgres' : 'sqlite'})`, () => {
     expect(r.out).not.toContain(row.secretHash);
   });
 
+  it('without KEYWARD_SECRET hashes with the generated data-folder secret (as the server does) and says so', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kw-secret-'));
+    const r = await cliFor(t, { env: { KEYWARD_SECRET: '', DATA_DIR: dir } })('keys', 'create', 'alpha', 'Gen');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^note: KEYWARD_SECRET is not set; .*The server must use the same one\.\n$/);
+    const secret = r.out.match(SECRET_RE)![0];
+    const generated = readFileSync(path.join(dir, 'keyward.secret'), 'utf8').trim();
+    expect((await t.db.apiKey.findFirstOrThrow({ where: { name: 'Gen' } })).secretHash).toBe(hashSecret(generated, secret));
+  });
+
   it('lists active keys, by project, with --all including revoked ones', async () => {
     await cli('projects', 'create', 'beta');
     const a = (await cli('keys', 'create', 'alpha', 'A', '--json')).json().key.id;
@@ -132,6 +144,9 @@ describe(`keyward keys (${usingPostgres() ? 'postgres' : 'sqlite'})`, () => {
     expect(row.prevSecretHash).toBe(hashSecret(SECRET, first.secret));
     expect(row.graceEndsAt!.getTime() - row.rotatedAt!.getTime()).toBe(2 * 3_600_000);
     expect(await dumpDatabase(t)).not.toContain(secrets[0]!);
+    expect((await cli('keys', 'show', first.key.id)).out).toMatch(new RegExp(`^previous secret: ${first.key.hint} works until`, 'm'));
+    const later = cliFor(t, { now: tickingClock(new Date(START.getTime() + 3 * 3_600_000)) });
+    expect((await later('keys', 'show', first.key.id)).out).toMatch(new RegExp(`^previous secret: ${first.key.hint} stopped`, 'm'));
 
     const now = await cli('keys', 'rotate', first.key.id, '--grace', '0h', '--json');
     const j = now.json();

@@ -41,7 +41,12 @@ function describe(ctx: Ctx, k: KeyOut) {
     ['last used', k.lastUsedAt ? fmtTime(k.lastUsedAt, tz) : 'never'],
   ];
   if (k.rotatedAt) lines.push(['rotated', fmtTime(k.rotatedAt, tz)]);
-  if (k.graceEndsAt && k.prevHint) lines.push(['previous secret', `${k.prevHint} works until ${fmtTime(k.graceEndsAt, tz)}`]);
+  if (k.graceEndsAt && k.prevHint) {
+    // The old secret stops at the grace end, or earlier when the key was revoked.
+    const live = k.status === 'active' && k.graceEndsAt > ctx.now();
+    const ended = k.revokedAt && k.revokedAt < k.graceEndsAt ? k.revokedAt : k.graceEndsAt;
+    lines.push(['previous secret', live ? `${k.prevHint} works until ${fmtTime(k.graceEndsAt, tz)}` : `${k.prevHint} stopped ${fmtTime(ended, tz)}`]);
+  }
   if (k.revokedAt) lines.push(['revoked', `${fmtTime(k.revokedAt, tz)} by ${k.revokedBy}${k.revokeReason ? `: ${k.revokeReason}` : ''}`]);
   const width = Math.max(...lines.map(([label]) => label.length)) + 1;
   for (const [label, value] of lines) ctx.print(`${`${label}:`.padEnd(width)} ${value}`);
