@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
@@ -44,6 +45,11 @@ const schema = z.object({
       }
     }, 'must be an IANA time zone such as Europe/Berlin'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Gateway (data plane)
+  GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(1).max(3_600_000).default(600_000),
+  USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  KEYWARD_PRICES_FILE: optionalText,
 });
 
 export type Env = z.infer<typeof schema>;
@@ -70,6 +76,16 @@ export interface Config {
   anthropic: { baseUrl: string; apiKey?: string };
   timezone: string;
   logLevel: Env['LOG_LEVEL'];
+  gateway: {
+    /** Separate listener for the gateway; unset = same port as the Slack receiver. */
+    port?: number;
+    /** Upstream inactivity timeout (no byte for this long → 504), long enough for slow streams. */
+    upstreamTimeoutMs: number;
+    /** How long raw usage events are kept (daily rollups are kept for good). */
+    usageRetentionDays: number;
+    /** Price table (USD per million tokens); defaults to config/prices.json. */
+    pricesFile: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -141,6 +157,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { generat
     anthropic: { baseUrl: e.ANTHROPIC_BASE_URL.replace(/\/+$/, ''), apiKey: e.ANTHROPIC_API_KEY },
     timezone: e.KEYWARD_TIMEZONE,
     logLevel: e.LOG_LEVEL,
+    gateway: {
+      port: e.GATEWAY_PORT,
+      upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      usageRetentionDays: e.USAGE_RETENTION_DAYS,
+      pricesFile: path.resolve(e.KEYWARD_PRICES_FILE ?? DEFAULT_PRICES_FILE),
+    },
   };
 }
 
@@ -154,5 +176,8 @@ function readOrCreateSecret(dataDir: string): string {
   chmodSync(file, 0o600);
   return secret;
 }
+
+/** The price table shipped with keyward (repo root / config / prices.json). */
+export const DEFAULT_PRICES_FILE = fileURLToPath(new URL('../../config/prices.json', import.meta.url));
 
 export const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//.test(url);

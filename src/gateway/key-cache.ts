@@ -1,0 +1,140 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.js';
+import { scopeFromDb, type Scope } from '../domain/keys.js';
+
+/** What the hot path needs to know about a secret (by hash). */
+export interface KeyState {
+  keyId: string;
+  orgId: string;
+  projectId: string;
+  projectName: string;
+  scope: Scope;
+  active: boolean;
+  /** ms; Infinity = never. For a rotated key's previous secret: the grace end. */
+  usableUntil: number;
+  rpm: number | null;
+}
+
+const NEGATIVE_TTL_MS = 30_000;
+const MAX_NEGATIVE = 10_000;
+/** Changes committed up to this long after their timestamp are still seen (out-of-order commits). */
+const LOOKBACK_MS = 10_000;
+export const POLL_MS = 250;
+
+/**
+ * hash → key state, filled from the database on a miss (concurrent misses share one read) and
+ * invalidated by polling the KeyChange feed, so a revocation reaches every replica within ~250 ms.
+ * Unknown hashes are remembered briefly so garbage keys cannot hammer the database.
+ */
+export class KeyCache {
+  private readonly byHash = new Map<string, KeyState>();
+  private readonly hashesByKey = new Map<string, string[]>();
+  private readonly negative = new Map<string, number>();
+  private readonly loading = new Map<string, Promise<KeyState | null>>();
+  /** Bumped on every invalidation: a read that started before it is not cached. */
+  private epoch = 0;
+  private cursor = 0;
+  private readonly seen = new Map<number, number>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+    private readonly nowMs: () => number,
+  ) {}
+
+  get size() {
+    return this.byHash.size + this.negative.size;
+  }
+
+  /** Cached state, `null` for a known-bad hash, `undefined` when the database must be asked. */
+  peek(hash: string): KeyState | null | undefined {
+    const hit = this.byHash.get(hash);
+    if (hit) return hit;
+    const until = this.negative.get(hash);
+    if (until !== undefined) {
+      if (until > this.nowMs()) return null;
+      this.negative.delete(hash);
+    }
+    return undefined;
+  }
+
+  load(hash: string): Promise<KeyState | null> {
+    let p = this.loading.get(hash);
+    if (!p) {
+      p = this.read(hash).finally(() => this.loading.delete(hash));
+      this.loading.set(hash, p);
+    }
+    return p;
+  }
+
+  private async read(hash: string): Promise<KeyState | null> {
+    const epoch = this.epoch;
+    const row = await this.db.apiKey.findFirst({
+      where: { OR: [{ secretHash: hash }, { prevSecretHash: hash }] },
+      include: { project: { select: { name: true } } },
+    });
+    let state: KeyState | null = null;
+    if (row) {
+      const current = row.secretHash === hash;
+      const expires = row.expiresAt?.getTime() ?? Infinity;
+      const grace = current ? Infinity : (row.graceEndsAt?.getTime() ?? 0);
+      state = {
+        keyId: row.id, orgId: row.orgId, projectId: row.projectId, projectName: row.project.name,
+        scope: scopeFromDb(row.scope), active: row.status === 'active',
+        usableUntil: Math.min(expires, grace), rpm: row.rpm,
+      };
+    }
+    if (epoch !== this.epoch) return state; // changed while reading: answer, but do not cache
+    if (state) {
+      this.byHash.set(hash, state);
+      const list = this.hashesByKey.get(state.keyId);
+      if (list) list.push(hash);
+      else this.hashesByKey.set(state.keyId, [hash]);
+    } else {
+      if (this.negative.size >= MAX_NEGATIVE) this.negative.clear();
+      this.negative.set(hash, this.nowMs() + NEGATIVE_TTL_MS);
+    }
+    return state;
+  }
+
+  invalidate(keyId: string) {
+    this.epoch += 1;
+    for (const h of this.hashesByKey.get(keyId) ?? []) this.byHash.delete(h);
+    this.hashesByKey.delete(keyId);
+    // A new or restored secret may have been looked up before it existed.
+    this.negative.clear();
+  }
+
+  async start() {
+    const last = await this.db.keyChange.findFirst({ orderBy: { id: 'desc' }, select: { id: true } });
+    this.cursor = last?.id ?? 0;
+    this.timer = setInterval(() => void this.poll().catch((e) => this.logger.warn({ err: e }, 'key change poll failed')), POLL_MS);
+    this.timer.unref();
+  }
+
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /**
+   * Changes after the cursor, plus recent ones by time: on PostgreSQL a transaction that took a
+   * smaller id can commit after a larger one was already read.
+   */
+  async poll() {
+    const now = this.nowMs();
+    const rows = await this.db.keyChange.findMany({
+      where: { OR: [{ id: { gt: this.cursor } }, { createdAt: { gte: new Date(now - LOOKBACK_MS) } }] },
+      select: { id: true, keyId: true },
+      orderBy: { id: 'asc' },
+    });
+    for (const r of rows) {
+      if (r.id > this.cursor) this.cursor = r.id;
+      if (this.seen.has(r.id)) continue;
+      this.seen.set(r.id, now);
+      this.invalidate(r.keyId);
+    }
+    for (const [id, at] of this.seen) if (now - at > 3 * LOOKBACK_MS) this.seen.delete(id);
+  }
+}

@@ -1,0 +1,119 @@
+import type { Db } from '../db/client.js';
+import { forbidden } from '../domain/errors.js';
+import { formatUsd, parseLimitChanges, type LimitChanges } from '../domain/limits.js';
+import { monthPeriod, type Period } from '../domain/periods.js';
+import { audit } from './audit.js';
+import type { Actor, ServiceDeps } from './context.js';
+import type { ProjectService } from './projects.js';
+
+export const orgLimitId = (orgId: string) => `org:${orgId}`;
+export const projectLimitId = (projectId: string) => `prj:${projectId}`;
+
+export type LimitRow = Awaited<ReturnType<Db['limit']['findFirstOrThrow']>>;
+
+export interface LimitView {
+  target: 'org' | 'project';
+  /** Project name, or "org". */
+  name: string;
+  projectId: string | null;
+  hardMicros: bigint | null;
+  softMicros: bigint | null;
+  rpm: number | null;
+  itpm: number | null;
+  otpm: number | null;
+  period: Period;
+  /** Settled spend this month (what the gateway has flushed). */
+  spentMicros: bigint;
+  /** spent / hard, null without a hard limit. */
+  usedFraction: number | null;
+  updatedBy: string | null;
+  updatedAt: Date | null;
+}
+
+const isOrgTarget = (target: string) => target.trim().toLowerCase() === 'org';
+
+/** Limits of projects and of the org: shown to members, changed by project Admins / org admins. */
+export class LimitService {
+  constructor(
+    private readonly deps: ServiceDeps & { timezone?: string },
+    private readonly projects: ProjectService,
+  ) {}
+
+  private now() {
+    return this.deps.now?.() ?? new Date();
+  }
+  private get tz() {
+    return this.deps.timezone ?? 'UTC';
+  }
+
+  /** `target` is a project name or "org". */
+  async show(actor: Actor, target: string): Promise<LimitView> {
+    if (isOrgTarget(target)) return this.view(orgLimitId(actor.orgId), 'org', 'org', null);
+    const { project } = await this.projects.require(actor, target, 'project.view', { allowArchived: true });
+    return this.view(projectLimitId(project.id), 'project', project.name, project.id);
+  }
+
+  /** `/limits set <project|org> hard=100 rpm=60 ...`: args may be raw `name=value` words or parsed changes. */
+  async set(actor: Actor, target: string, input: string[] | LimitChanges): Promise<LimitView> {
+    const changes = Array.isArray(input) ? parseLimitChanges(input) : input;
+    let id: string;
+    let projectId: string | null = null;
+    let name = 'org';
+    if (isOrgTarget(target)) {
+      if (!actor.orgAdmin) throw forbidden('Only organisation admins can change the org-wide limits.');
+      id = orgLimitId(actor.orgId);
+    } else {
+      const { project } = await this.projects.require(actor, target, 'limits.manage');
+      id = projectLimitId(project.id);
+      projectId = project.id;
+      name = project.name;
+    }
+    const now = this.now();
+    const { db } = this.deps;
+    await db.$transaction(async (tx) => {
+      const before = await tx.limit.findUnique({ where: { id } });
+      const data = { ...changes, updatedBy: actor.id, updatedAt: now };
+      await tx.limit.upsert({
+        where: { id },
+        create: { id, orgId: actor.orgId, projectId, ...data },
+        update: data,
+      });
+      await audit(tx, actor, now, {
+        action: 'limits.set', projectId, targetType: projectId ? 'project' : 'org', targetId: projectId ?? actor.orgId,
+        details: { target: name, before: before ? printable(before) : null, changes: printable(changes) },
+      });
+    });
+    return this.view(id, projectId ? 'project' : 'org', name, projectId);
+  }
+
+  private async view(id: string, target: 'org' | 'project', name: string, projectId: string | null): Promise<LimitView> {
+    const period = monthPeriod(this.now(), this.tz);
+    const [row, budget] = await Promise.all([
+      this.deps.db.limit.findUnique({ where: { id } }),
+      this.deps.db.budget.findUnique({ where: { limitId_period: { limitId: id, period: period.key } } }),
+    ]);
+    const spentMicros = budget?.spentMicros ?? 0n;
+    const hard = row?.hardMicros ?? null;
+    return {
+      target, name, projectId,
+      hardMicros: hard, softMicros: row?.softMicros ?? null,
+      rpm: row?.rpm ?? null, itpm: row?.itpm ?? null, otpm: row?.otpm ?? null,
+      period, spentMicros,
+      usedFraction: hard === null ? null : hard === 0n ? 1 : Number(spentMicros) / Number(hard),
+      updatedBy: row?.updatedBy ?? null, updatedAt: row?.updatedAt ?? null,
+    };
+  }
+}
+
+/** Audit details hold money as "$12.50" strings (JSON has no BigInt). */
+function printable(l: LimitChanges | LimitRow): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if ('hardMicros' in l && l.hardMicros !== undefined) out.hard = l.hardMicros === null ? null : formatUsd(l.hardMicros);
+  for (const k of ['rpm', 'itpm', 'otpm'] as const) if (l[k] !== undefined) out[k] = l[k];
+  return out;
+}
+
+/** Every limit row, for the gateway's in-memory copy (a few hundred rows at most). */
+export async function loadAllLimits(db: Db): Promise<LimitRow[]> {
+  return db.limit.findMany();
+}
