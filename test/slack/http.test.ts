@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { usingPostgres } from '../helpers/db.js';
 import { createHarness, sign, TEAM, U, type Harness } from './harness.js';
 
@@ -95,5 +95,14 @@ describe(`Slack HTTP receiver (${usingPostgres() ? 'postgres' : 'sqlite'})`, () 
     await h.event({ type: 'app_home_opened', user: U.viewer, channel: 'DV', tab: 'messages' });
     await h.idle(200);
     expect(h.callsTo('views.publish', from)).toHaveLength(0);
+  });
+
+  it('an unexpected failure gets an apology, is logged, and the app keeps serving', async () => {
+    vi.spyOn(h.services.projects, 'list').mockRejectedValueOnce(new Error('database on fire'));
+    const r = await h.ask('/project', 'list', U.org);
+    expect(r.text).toContain('Sorry, something went wrong');
+    expect(r.text).not.toContain('on fire');
+    expect(h.logs.some((l) => l.includes('database on fire') && l.includes('"level":"error"'))).toBe(true);
+    expect((await h.ask('/project', 'list', U.org)).text).not.toContain('Sorry');
   });
 });
