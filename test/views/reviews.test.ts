@@ -56,7 +56,7 @@ describe('review DM', () => {
     expect(own).toEqual([REVOKE_ACTION]);
   });
   it('decided items show the decision instead of buttons; no keep-all when nothing is left', () => {
-    const list = items(2, 0).map((i) => ({ ...i, decision: 'keep' as const, decidedBy: 'UREV', decidedAt: NOW }));
+    const list: ReviewItem[] = items(2, 0).map((i) => ({ ...i, decision: 'keep' as const, decidedBy: 'UREV', decidedAt: NOW }));
     list[1] = { ...list[1]!, decision: 'revoke' };
     const m = dm(list, 'UX');
     expect(expectWithinLimits(m)).toEqual([]);
