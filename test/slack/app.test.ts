@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
@@ -26,5 +27,22 @@ describe('createSlackApp modes', () => {
     expect(() => createSlackApp({ config: config({}), services, logger })).toThrow(/SLACK_SIGNING_SECRET/);
     const noToken = loadConfig({ NODE_ENV: 'test', KEYWARD_SECRET: 'x'.repeat(40), SLACK_SIGNING_SECRET: 'sig' }, { generateSecret: false });
     expect(() => createSlackApp({ config: noToken, services, logger })).toThrow(/SLACK_BOT_TOKEN/);
+  });
+});
+
+describe('manifest.yml', () => {
+  const manifest = readFileSync('manifest.yml', 'utf8');
+  it('declares the three commands with escaped mentions, the events, App Home and the scopes the code uses', () => {
+    for (const command of ['/project', '/keys', '/keyward']) {
+      const block = manifest.split('- command: ').find((b) => b.startsWith(command))!;
+      expect(block).toBeDefined();
+      expect(block).toContain('should_escape: true');
+      expect(block).toContain('usage_hint:');
+      expect(block).toContain('https://YOUR_HOST/slack/events');
+    }
+    for (const scope of ['commands', 'chat:write', 'im:write', 'users:read']) expect(manifest).toMatch(new RegExp(`- ${scope}\\s`));
+    expect(manifest).toContain('- app_home_opened');
+    expect(manifest).toMatch(/home_tab_enabled: true/);
+    expect(manifest).toMatch(/interactivity:\s*\n\s*#.*\n\s*is_enabled: true/);
   });
 });

@@ -69,6 +69,21 @@ describe(`/project through Slack (${usingPostgres() ? 'postgres' : 'sqlite'})`, 
     }
   });
 
+  it('when users.info fails, keeps the last known answer (unknown users are not admins)', async () => {
+    h.handlers.set('users.info', () => ({ ok: false, error: 'ratelimited' }));
+    try {
+      expect((await h.ask('/project', 'create via-unknown', 'UNEWCOMER')).text).toContain('Only organisation admins');
+      await h.t.db.slackUser.update({
+        where: { orgId_userId: { orgId: (await h.t.db.org.findFirstOrThrow()).id, userId: 'UNEWCOMER' } },
+        data: { isWorkspaceAdmin: true, adminCheckedAt: new Date(0) },
+      });
+      expect((await h.ask('/project', 'create via-cache', 'UNEWCOMER')).text).toContain('Created project *via-cache*');
+      expect(h.logs.some((l) => l.includes('users.info failed'))).toBe(true);
+    } finally {
+      h.handlers.delete('users.info');
+    }
+  });
+
   it('create: refuses bad names and duplicates with a specific message', async () => {
     expect((await h.ask('/project', 'create Bad_Name', U.org)).text).toContain('is not a valid project name');
     expect((await h.ask('/project', 'create alpha', U.org)).text).toContain('already exists');
