@@ -3,7 +3,9 @@ import { DAY } from '../../src/domain/durations.js';
 import { closeCampaign, newCampaign, reviewProgress, snapshotItems, type ReviewItem, type SnapshotProject } from '../../src/domain/reviews.js';
 import {
   itemLine, reviewClosedMessage, reviewMessage, reviewReminderMessage, reviewStatusMessage, KEEP_ACTION, KEEP_ALL_ACTION, REVOKE_ACTION,
+  REVOKE_CALLBACK, revokeStepUpModal,
 } from '../../src/slack/views/reviews.js';
+import { TOTP_BLOCK } from '../../src/slack/views/twofactor.js';
 import { allText, expectWithinLimits } from './limits.js';
 
 const NOW = new Date('2026-04-01T08:00:00Z');
@@ -79,6 +81,13 @@ describe('review DM', () => {
     expect(expectWithinLimits(m)).toEqual([]);
     expect(allText(m)).toContain('Closed by <@UORG>');
     expect(allText(m)).toContain('Revoked at close');
+  });
+  it('the step-up Revoke modal carries the item id and a required code field', () => {
+    const [i] = items(0, 1);
+    const m = revokeStepUpModal(i!);
+    expect(m).toMatchObject({ callback_id: REVOKE_CALLBACK, private_metadata: i!.id });
+    expect(m.blocks.map((b) => (b as { block_id?: string }).block_id).filter(Boolean)).toEqual([TOTP_BLOCK]);
+    expectWithinLimits(m, 'modal');
   });
   it('escapes key names', () => {
     const [i] = items(0, 1);

@@ -2,12 +2,15 @@
 import { who } from '../../domain/approvals.js';
 import { dueDateKey, dueLabel, FLAG_LABELS, reviewProgress, type Campaign, type ReviewItem } from '../../domain/reviews.js';
 import { roleLabel, type Role } from '../../domain/roles.js';
-import { context, esc, fitMessage, header, plain, section, slackDate, type Block, type Message } from './common.js';
+import { context, esc, fitMessage, header, plain, section, slackDate, type Block, type Message, type ModalView } from './common.js';
+import { totpInput } from './twofactor.js';
 import { packWithin } from './approvals.js';
 
 export const KEEP_ACTION = 'review.keep';
 export const REVOKE_ACTION = 'review.revoke';
 export const KEEP_ALL_ACTION = 'review.keep_all';
+/** Revoke by a reviewer who must step up: the button opens this modal instead of acting at once. */
+export const REVOKE_CALLBACK = 'review.revoke_modal';
 /**
  * Undecided items with buttons per message (2 blocks each), also bounded by size (~13k characters
  * per message is Slack's practical ceiling); the rest appear as decisions come in.
@@ -157,4 +160,17 @@ export function reviewClosedMessage(c: Campaign, p: Progress, revokedAtClose: nu
   const line = `The access review \`${c.id}\` was closed by ${who(c.closedBy ?? '?')}: ${p.total} items, ${revoked} revoked` +
     ` (${revokedAtClose} unreviewed revoked at close), ${p.total - revoked} kept. Unreviewed items: *${c.unreviewed}*. The CSV report is attached.`;
   return { text: line.replace(/[*`]/g, ''), blocks: [header('Access review closed'), section(line)] };
+}
+
+/** Step-up before a review Revoke (reviewer enrolled in 2FA, or 2FA required): metadata = item id. */
+export function revokeStepUpModal(i: ReviewItem): ModalView {
+  return {
+    type: 'modal',
+    callback_id: REVOKE_CALLBACK,
+    private_metadata: i.id,
+    title: plain('Revoke access', 24),
+    submit: plain('Revoke', 24),
+    close: plain('Cancel', 24),
+    blocks: [section(`Revoke in *${i.projectName}*: ${itemLine(i)}`), totpInput()],
+  };
 }
