@@ -80,6 +80,12 @@ export class KeyService {
     const key = await once(db, input.requestId, () =>
       db.$transaction(async (tx) => {
         if (input.requestId) await claimRequest(tx, input.requestId, { keyId: id }, now);
+        // A no-op write locks the project row: concurrent creates (and archive) of one project run one
+        // after another, so the name check below sees keys committed a moment ago.
+        const locked = await tx.project.update({ where: { id: project.id }, data: { name: project.name } });
+        if (locked.archivedAt) throw invalid(`Project "${project.name}" is archived.`);
+        const taken = await tx.apiKey.findFirst({ where: { projectId: project.id, status: 'active', name } });
+        if (taken) throw conflict(`${project.name} already has an active key named "${name}" (${taken.id}). Pick another name.`);
         const row = await tx.apiKey.create({
           data: {
             id, orgId: actor.orgId, projectId: project.id, name,

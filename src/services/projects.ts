@@ -195,13 +195,16 @@ export class ProjectService {
     if (project.archivedAt) throw conflict(`Project "${project.name}" is already archived.`);
     const now = this.now();
     const revoked = await this.deps.db.$transaction(async (tx) => {
+      // Archive (and lock the project row) first: a key created concurrently either commits before
+      // and is revoked below, or waits and sees the project archived.
+      const archived = await tx.project.updateMany({ where: { id: project.id, archivedAt: null }, data: { archivedAt: now } });
+      if (archived.count === 0) throw conflict(`Project "${project.name}" is already archived.`);
       const keys = await tx.apiKey.findMany({ where: { projectId: project.id, status: 'active' }, select: { id: true } });
       await tx.apiKey.updateMany({
         where: { projectId: project.id, status: 'active' },
         data: { status: 'revoked', revokedAt: now, revokedBy: actor.id, revokeReason: 'project archived' },
       });
       for (const k of keys) await markKeyChanged(tx, k.id, now);
-      await tx.project.update({ where: { id: project.id }, data: { archivedAt: now } });
       await audit(tx, actor, now, {
         action: 'project.archived', projectId: project.id, targetType: 'project', targetId: project.id,
         details: { revokedKeys: keys.map((k) => k.id) },

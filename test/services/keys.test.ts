@@ -57,6 +57,13 @@ describe('keys: create', () => {
     await w.s.keys.create(team.admin, { project: 'app', name: 'Reusable' });
   });
 
+  it('concurrent creates of one name (different requests) leave one active key', async () => {
+    const rs = await Promise.allSettled([1, 2, 3].map(() => w.s.keys.create(team.dev, { project: 'app', name: 'Raced Name' })));
+    expect(rs.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of rs) if (r.status === 'rejected') expect((r.reason as { code: string }).code).toBe('conflict');
+    expect(await w.db.apiKey.count({ where: { name: 'Raced Name', status: 'active' } })).toBe(1);
+  });
+
   it('Viewers and outsiders cannot create keys', async () => {
     const e = await rejects(w.s.keys.create(team.viewer, { project: 'app', name: 'v' }), 'forbidden');
     expect(e.message).toMatch(/Viewers cannot create keys/);

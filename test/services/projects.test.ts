@@ -177,4 +177,27 @@ describe('projects: channel and archive', () => {
     await rejects(w.s.projects.archive(boss, 'arch'), 'conflict');
     await rejects(w.s.projects.create(boss, 'arch'), 'conflict');
   });
+
+  it('archiving while keys are being created never leaves an active key in an archived project', async () => {
+    for (let i = 0; i < 4; i++) {
+      const name = `arch-race-${i}`;
+      const { boss, dev } = await seedProject(w, name, { admin: 'URA', dev: 'URD', viewer: 'URV' });
+      const rs = await Promise.allSettled([
+        w.s.keys.create(dev, { project: name, name: 'K1' }),
+        w.s.projects.archive(boss, name),
+        w.s.keys.create(dev, { project: name, name: 'K2' }),
+      ]);
+      expect(rs[1]!.status).toBe('fulfilled');
+      const p = await w.db.project.findFirstOrThrow({ where: { name } });
+      expect(p.archivedAt).not.toBeNull();
+      expect(await w.db.apiKey.count({ where: { projectId: p.id, status: 'active' } })).toBe(0);
+      for (const r of [rs[0]!, rs[2]!]) {
+        if (r.status === 'rejected') expect((r.reason as { code: string }).code).toBe('invalid');
+        else {
+          const id = (r.value as { key: { id: string } }).key.id;
+          expect(await w.db.keyChange.count({ where: { keyId: id } })).toBe(2); // created, then revoked
+        }
+      }
+    }
+  });
 });
