@@ -1,6 +1,7 @@
 import { inflateSync } from 'node:zlib';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { chartFromDaily } from '../../src/charts/data.js';
 import { FONT_FILES, pngSize, renderUsageChart, svgToPng } from '../../src/charts/png.js';
 import { escapeXml, MAX_SERIES, niceScale, usageChartSvg, type UsageChartInput } from '../../src/charts/svg.js';
 import { daysOf, periodOf } from '../../src/domain/calendar.js';
@@ -119,5 +120,29 @@ describe('chart SVG', () => {
     expect(niceScale(0)).toEqual({ max: 1, step: 1 });
     expect(niceScale(3, 1)).toEqual({ max: 3, step: 1 });
     expect(niceScale(100)).toEqual({ max: 100, step: 20 });
+  });
+});
+
+describe('chart data from daily rollups', () => {
+  it('puts each project on its own series, summing rows per local day and ignoring other days', () => {
+    const week = periodOf('week', new Date('2026-11-26T00:00:00Z'), 'Europe/Berlin');
+    const c = chartFromDaily({
+      title: 't',
+      period: week,
+      metric: 'cost',
+      points: [
+        { day: '2026-11-23', project: 'web', tokens: 5, costMicros: 1_000_000n },
+        { day: '2026-11-23', project: 'web', tokens: 5, costMicros: 500_000n },
+        { day: '2026-11-29', project: 'data', tokens: 1, costMicros: 2n },
+        { day: '2026-11-30', project: 'web', tokens: 9, costMicros: 9n },
+      ],
+    });
+    expect(c.days).toHaveLength(7);
+    expect(c.series).toEqual([
+      { name: 'web', values: [1_500_000n, 0n, 0n, 0n, 0n, 0n, 0n] },
+      { name: 'data', values: [0n, 0n, 0n, 0n, 0n, 0n, 2n] },
+    ]);
+    const tokens = chartFromDaily({ title: 't', period: week, metric: 'tokens', points: [{ day: '2026-11-24', project: 'web', tokens: 7, costMicros: 1n }] });
+    expect(tokens.series[0]!.values).toEqual([0, 7, 0, 0, 0, 0, 0]);
   });
 });
