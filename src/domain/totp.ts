@@ -171,4 +171,4 @@ export function stepUpRequirement(record: TotpRecord | null, orgRequires2fa: boo
 }
 
 export const ENROLL_FIRST_MESSAGE =
-  'This action needs two-factor authentication, which is required in this workspace. Run `/keyward 2fa enroll` first.';
+  'This action needs two-factor authentication, which is required in this workspace. Run `/keyward 2fa enroll` and finish with `/keyward 2fa verify <code>` first.';
