@@ -16,6 +16,8 @@ export interface ServiceDeps {
   secret: string;
   logger: Logger;
   now?: () => Date;
+  /** Org time zone (KEYWARD_TIMEZONE) for calendar-month limits and usage; default UTC. */
+  timezone?: string;
 }
 
 export const slackActor = (orgId: string, userId: string, orgAdmin: boolean): Actor => ({

@@ -1,5 +1,6 @@
 import type { ServiceDeps } from './context.js';
 import { KeyService } from './keys.js';
+import { LimitService } from './limits.js';
 import { PendingSecretService } from './pending-secrets.js';
 import { ProjectService } from './projects.js';
 
@@ -8,6 +9,7 @@ export interface Services {
   projects: ProjectService;
   keys: KeyService;
   pendingSecrets: PendingSecretService;
+  limits: LimitService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -17,6 +19,7 @@ export function createServices(deps: ServiceDeps): Services {
     projects,
     keys: new KeyService(deps, projects),
     pendingSecrets: new PendingSecretService(deps),
+    limits: new LimitService(deps, projects),
   };
 }
 

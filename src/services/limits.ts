@@ -35,7 +35,7 @@ const isOrgTarget = (target: string) => target.trim().toLowerCase() === 'org';
 /** Limits of projects and of the org: shown to members, changed by project Admins / org admins. */
 export class LimitService {
   constructor(
-    private readonly deps: ServiceDeps & { timezone?: string },
+    private readonly deps: ServiceDeps,
     private readonly projects: ProjectService,
   ) {}
 

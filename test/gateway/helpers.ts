@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
 import { cliActor, createServices, type Services } from '../../src/services/index.js';
-import { LimitService } from '../../src/services/limits.js';
+import type { LimitService } from '../../src/services/limits.js';
 import { orgForCli } from '../../src/services/orgs.js';
 import type { TestDatabase } from '../helpers/db.js';
 
@@ -152,10 +152,10 @@ export interface World {
 
 let keyCounter = 0;
 export async function world(t: TestDatabase, now?: () => Date): Promise<World> {
-  const services = createServices({ db: t.db, secret: SERVER_SECRET, logger: quietLogger(), now });
+  const services = createServices({ db: t.db, secret: SERVER_SECRET, logger: quietLogger(), now, timezone: 'Europe/Berlin' });
   const orgId = await orgForCli(t.db, new Date());
   const admin = cliActor(orgId, 'tester');
-  const limits = new LimitService({ ...services.deps, timezone: 'Europe/Berlin' }, services.projects);
+  const limits = services.limits;
   const projects = new Set<string>();
   return {
     services, limits, orgId, admin,
