@@ -10,7 +10,7 @@ import { audit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { claimRequest, once, refuseRepeat } from './idempotency.js';
 import { markKeyChanged } from './key-changes.js';
-import type { ProjectService } from './projects.js';
+import { lockProject, type ProjectService } from './projects.js';
 
 export type KeyRow = Awaited<ReturnType<Db['apiKey']['findFirstOrThrow']>>;
 
@@ -80,9 +80,9 @@ export class KeyService {
     const key = await once(db, input.requestId, () =>
       db.$transaction(async (tx) => {
         if (input.requestId) await claimRequest(tx, input.requestId, { keyId: id }, now);
-        // A no-op write locks the project row: concurrent creates (and archive) of one project run one
-        // after another, so the name check below sees keys committed a moment ago.
-        const locked = await tx.project.update({ where: { id: project.id }, data: { name: project.name } });
+        // Concurrent creates (and archive) of one project run one after another, so the name check
+        // below sees keys committed a moment ago.
+        const locked = await lockProject(tx, project);
         if (locked.archivedAt) throw invalid(`Project "${project.name}" is archived.`);
         const taken = await tx.apiKey.findFirst({ where: { projectId: project.id, status: 'active', name } });
         if (taken) throw conflict(`${project.name} already has an active key named "${name}" (${taken.id}). Pick another name.`);

@@ -1,4 +1,4 @@
-import type { Db } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import { conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import { parseDescription, parseProjectName } from '../domain/projects.js';
 import { newId } from '../domain/random.js';
@@ -140,8 +140,9 @@ export class ProjectService {
       throw notFound(`<@${userId}> is not a member of ${project.name}. Add them with \`/project add ${project.name} <@${userId}> ${role}\`.`);
     }
     if (existing.role === role) return { project, userId, role, changed: false, previous: role };
-    await this.ensureAnotherAdmin(project.id, userId, existing.role, role);
     await db.$transaction(async (tx) => {
+      await lockProject(tx, project);
+      await ensureAnotherAdmin(tx, project.id, userId, existing.role, role);
       await tx.membership.update({ where: { projectId_userId: { projectId: project.id, userId } }, data: { role } });
       await audit(tx, actor, now, {
         action: 'member.role_changed', projectId: project.id, targetType: 'user', targetId: userId,
@@ -157,8 +158,9 @@ export class ProjectService {
     const { db } = this.deps;
     const existing = await db.membership.findUnique({ where: { projectId_userId: { projectId: project.id, userId } } });
     if (!existing) throw notFound(`<@${userId}> is not a member of ${project.name}.`);
-    await this.ensureAnotherAdmin(project.id, userId, existing.role, null);
     await db.$transaction(async (tx) => {
+      await lockProject(tx, project);
+      await ensureAnotherAdmin(tx, project.id, userId, existing.role, null);
       await tx.membership.delete({ where: { projectId_userId: { projectId: project.id, userId } } });
       await audit(tx, actor, now, {
         action: 'member.removed', projectId: project.id, targetType: 'user', targetId: userId,
@@ -168,12 +170,6 @@ export class ProjectService {
     return { project, userId, previous: existing.role as Role };
   }
 
-  /** A project keeps at least one Admin, so someone can always manage it without an org admin. */
-  private async ensureAnotherAdmin(projectId: string, userId: string, from: string, to: Role | null) {
-    if (from !== 'admin' || to === 'admin') return;
-    const admins = await this.deps.db.membership.count({ where: { projectId, role: 'admin', NOT: { userId } } });
-    if (admins === 0) throw invalid(`<@${userId}> is the project's last Admin: make someone else Admin first.`);
-  }
 
   async setChannel(actor: Actor, name: string, channelId: string) {
     const { project } = await this.require(actor, name, 'project.settings');
@@ -231,6 +227,20 @@ function refusal(action: Action, project: string): string {
     default:
       return `You do not have permission for that in ${project}.`;
   }
+}
+
+/** A no-op write that locks the project row until the transaction ends, so concurrent changes to
+ *  one project (key names, archive, last Admin) run one after another and see each other. */
+export async function lockProject(tx: Tx, project: { id: string; name: string }) {
+  return tx.project.update({ where: { id: project.id }, data: { name: project.name } });
+}
+
+/** A project keeps at least one Admin, so someone can always manage it without an org admin.
+ *  Runs inside the transaction, after lockProject, so two Admins cannot demote each other at once. */
+async function ensureAnotherAdmin(tx: Tx, projectId: string, userId: string, from: string, to: Role | null) {
+  if (from !== 'admin' || to === 'admin') return;
+  const admins = await tx.membership.count({ where: { projectId, role: 'admin', NOT: { userId } } });
+  if (admins === 0) throw invalid(`<@${userId}> is the project's last Admin: make someone else Admin first.`);
 }
 
 const article = (role: string) => (role === 'admin' ? 'an' : 'a');

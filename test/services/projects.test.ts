@@ -137,6 +137,26 @@ describe('projects: members', () => {
   });
 });
 
+describe('projects: last Admin under concurrency', () => {
+  it('two Admins demoting or removing each other at once leave one Admin', async () => {
+    const boss = w.user('UBOSS', true);
+    for (let i = 0; i < 4; i++) {
+      const name = `duel-${i}`;
+      await w.s.projects.create(boss, name);
+      await w.s.projects.addMember(boss, name, 'UA', 'admin');
+      await w.s.projects.addMember(boss, name, 'UB', 'admin');
+      await w.s.projects.removeMember(boss, name, 'UBOSS');
+      const rs = await Promise.allSettled([
+        i % 2 ? w.s.projects.setRole(w.user('UA'), name, 'UB', 'viewer') : w.s.projects.removeMember(w.user('UA'), name, 'UB'),
+        w.s.projects.setRole(w.user('UB'), name, 'UA', 'developer'),
+      ]);
+      const p = await w.db.project.findFirstOrThrow({ where: { name } });
+      expect(await w.db.membership.count({ where: { projectId: p.id, role: 'admin' } })).toBe(1);
+      expect(rs.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    }
+  });
+});
+
 describe('projects: channel and archive', () => {
   it('Admins set the alert channel; Developers cannot', async () => {
     const r = await w.s.projects.setChannel(w.user('UMA'), 'mem', 'C123');
