@@ -64,7 +64,11 @@ export class KeyService {
 
   async create(actor: Actor, input: CreateKeyInput): Promise<{ key: KeyView; projectName: string; secret: string }> {
     const name = parseKeyName(input.name);
-    const { project } = await this.projects.require(actor, input.project, 'key.create');
+    const { project, subject } = await this.projects.require(actor, input.project, 'key.create');
+    // A Developer's keys are their own; only those who manage all keys may create one for someone else.
+    if (input.ownerId && input.ownerId !== actor.userId && !can(subject, 'key.manage.any')) {
+      throw forbidden(`Only Admins of ${project.name} can create keys for someone else.`);
+    }
     await refuseRepeat(this.deps.db, input.requestId);
     if (input.rpm !== undefined && (!Number.isInteger(input.rpm) || input.rpm < 1 || input.rpm > 1_000_000)) {
       throw invalid('--rpm takes a whole number of requests per minute from 1 to 1000000.');

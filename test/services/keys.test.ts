@@ -64,6 +64,14 @@ describe('keys: create', () => {
     expect(await w.db.apiKey.count({ where: { name: 'Raced Name', status: 'active' } })).toBe(1);
   });
 
+  it('only Admins create keys owned by someone else', async () => {
+    const e = await rejects(w.s.keys.create(team.dev, { project: 'app', name: 'For Admin', ownerId: 'UADM' }), 'forbidden');
+    expect(e.message).toMatch(/someone else/);
+    expect(await w.db.apiKey.count({ where: { name: 'For Admin' } })).toBe(0);
+    expect((await w.s.keys.create(team.dev, { project: 'app', name: 'Mine', ownerId: 'UDEV' })).key.ownerId).toBe('UDEV');
+    expect((await w.s.keys.create(team.admin, { project: 'app', name: 'For Dev', ownerId: 'UDEV' })).key.ownerId).toBe('UDEV');
+  });
+
   it('Viewers and outsiders cannot create keys', async () => {
     const e = await rejects(w.s.keys.create(team.viewer, { project: 'app', name: 'v' }), 'forbidden');
     expect(e.message).toMatch(/Viewers cannot create keys/);
