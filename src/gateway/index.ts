@@ -10,7 +10,7 @@ import { costMicros, estimateInputTokens, PriceTable, worstCaseMicros } from '..
 import type { ErrorClass } from '../domain/usage.js';
 import { BudgetLeases, type Ledger } from '../services/budget.js';
 import { GatewayInstances } from '../services/instances.js';
-import { loadAllLimits, orgLimitId, projectLimitId } from '../services/limits.js';
+import { loadAllLimits } from '../services/limits.js';
 import { UsageWriter } from '../services/usage.js';
 import { readBody } from './body.js';
 import { sendError } from './errors.js';
@@ -224,17 +224,18 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const maxTokens = typeof parsed.max_tokens === 'number' && parsed.max_tokens > 0 ? Math.floor(parsed.max_tokens) : 0;
     const estimate = estimateInputTokens(body.length);
     const now = nowMs();
-    const prj = limits.get(projectLimitId(key.projectId));
-    const org = limits.get(orgLimitId(key.orgId));
+    const ids = key.ids;
+    const prj = limits.get(ids.projectLimit);
+    const org = limits.get(ids.orgLimit);
 
     // Rate limits: every bucket must allow the request before any is charged.
     const reqBuckets: [Bucket | null, string][] = [
-      [rates.bucket(`k:${key.keyId}:r`, key.rpm, now), `key ${key.keyId}`],
-      [rates.bucket(`p:${key.projectId}:r`, prj?.rpm ?? null, now), `project ${key.projectName}`],
-      [rates.bucket(`o:${key.orgId}:r`, org?.rpm ?? null, now), 'your organisation'],
+      [rates.bucket(ids.keyRequests, key.rpm, now), `key ${key.keyId}`],
+      [rates.bucket(ids.projectRequests, prj?.rpm ?? null, now), `project ${key.projectName}`],
+      [rates.bucket(ids.orgRequests, org?.rpm ?? null, now), 'your organisation'],
     ];
-    const inBuckets = [rates.bucket(`p:${key.projectId}:i`, prj?.itpm ?? null, now), rates.bucket(`o:${key.orgId}:i`, org?.itpm ?? null, now)];
-    const outBuckets = [rates.bucket(`p:${key.projectId}:o`, prj?.otpm ?? null, now), rates.bucket(`o:${key.orgId}:o`, org?.otpm ?? null, now)];
+    const inBuckets = [rates.bucket(ids.projectInput, prj?.itpm ?? null, now), rates.bucket(ids.orgInput, org?.itpm ?? null, now)];
+    const outBuckets = [rates.bucket(ids.projectOutput, prj?.otpm ?? null, now), rates.bucket(ids.orgOutput, org?.otpm ?? null, now)];
     for (const [b, who] of reqBuckets) {
       if (b && b.level < 1) {
         record(key, model, 429, 'rate_limit', now);
@@ -272,11 +273,20 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const worst = worstCaseMicros(price, estimate, maxTokens);
     const period = months.at(new Date(now));
     const held: { l: Ledger; amount: number }[] = [];
-    for (const [id, lim, scope] of [[projectLimitId(key.projectId), prj, 'project'], [orgLimitId(key.orgId), org, 'org']] as const) {
+    for (const [id, lim, scope] of [[ids.projectLimit, prj, 'project'], [ids.orgLimit, org, 'org']] as const) {
       if (!lim || lim.hard === null) continue;
       const l = budgets.ledger(id, period.key, lim.hard);
       let ok = budgets.reserve(l, worst);
-      if (ok !== true) ok = await ok;
+      if (ok !== true) {
+        try {
+          ok = await ok;
+        } catch (error) {
+          // The database could not be asked: fail closed, but not with a misleading spend-limit message.
+          for (const h of held) budgets.settle(h.l, h.amount, 0);
+          log.error({ err: error }, 'budget lease failed');
+          return reject(res, 503, 'api_error', 'budget_unavailable', 'keyward could not check the spend limit just now; retry shortly.', key.scope);
+        }
+      }
       if (!ok) {
         for (const h of held) budgets.settle(h.l, h.amount, 0);
         record(key, model, 400, 'spend_limit', now);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { scopeFromDb, type Scope } from '../domain/keys.js';
+import { orgLimitId, projectLimitId } from '../services/limits.js';
 
 /** What the hot path needs to know about a secret (by hash). */
 export interface KeyState {
@@ -13,6 +14,12 @@ export interface KeyState {
   /** ms; Infinity = never. For a rotated key's previous secret: the grace end. */
   usableUntil: number;
   rpm: number | null;
+  /** Map keys for limits and buckets, built once per key instead of per request. */
+  ids: {
+    projectLimit: string; orgLimit: string;
+    keyRequests: string; projectRequests: string; orgRequests: string;
+    projectInput: string; orgInput: string; projectOutput: string; orgOutput: string;
+  };
 }
 
 const NEGATIVE_TTL_MS = 30_000;
@@ -83,6 +90,12 @@ export class KeyCache {
         keyId: row.id, orgId: row.orgId, projectId: row.projectId, projectName: row.project.name,
         scope: scopeFromDb(row.scope), active: row.status === 'active',
         usableUntil: Math.min(expires, grace), rpm: row.rpm,
+        ids: {
+          projectLimit: projectLimitId(row.projectId), orgLimit: orgLimitId(row.orgId),
+          keyRequests: `k:${row.id}:r`, projectRequests: `p:${row.projectId}:r`, orgRequests: `o:${row.orgId}:r`,
+          projectInput: `p:${row.projectId}:i`, orgInput: `o:${row.orgId}:i`,
+          projectOutput: `p:${row.projectId}:o`, orgOutput: `o:${row.orgId}:o`,
+        },
       };
     }
     if (epoch !== this.epoch) return state; // changed while reading: answer, but do not cache

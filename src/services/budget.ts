@@ -123,8 +123,8 @@ export class BudgetLeases {
         return false;
       });
     } catch (error) {
-      this.logger.error({ err: error, limitId: l.limitId }, 'budget lease failed; refusing the request');
-      return false;
+      this.logger.error({ err: error, limitId: l.limitId }, 'budget lease failed');
+      throw error;
     }
   }
 

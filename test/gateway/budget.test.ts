@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
 import { formatZoned, monthPeriod } from '../../src/domain/periods.js';
 import { orgLimitId, projectLimitId } from '../../src/services/limits.js';
@@ -127,6 +127,16 @@ describe(`hard spend limits with reservations (${usingPostgres() ? 'postgres' : 
     const spent = Number((await budgetRow(t, projectLimitId(projectId)))!.spentMicros);
     expect(spent).toBe(ok * (10 * 3 + 100 * 15));
     expect(spent).toBeLessThanOrEqual(hard + worstCase());
+  });
+
+  it('fails closed with 503 api_error (not a spend-limit message) when the budget cannot be leased', async () => {
+    const { secret } = await project('dbdown', '1');
+    vi.spyOn(gw.gateway.internals.budgets as unknown as { acquire: () => Promise<boolean> }, 'acquire').mockRejectedValue(new Error('db down'));
+    const before = up.seen.length;
+    const res = await send(secret);
+    expect(res.status).toBe(503);
+    expect(res.json).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+    expect(up.seen.length).toBe(before);
   });
 
   it('an org-wide hard limit applies to every project', async () => {

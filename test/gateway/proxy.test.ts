@@ -100,6 +100,20 @@ describe(`gateway pass-through (${usingPostgres() ? 'postgres' : 'sqlite'})`, ()
     while (!(await reader.read()).done) { /* drain */ }
   });
 
+  it('an error event after a 200 stream is passed through and recorded as stream_error', async () => {
+    const events = streamEvents(MODEL, 12, 3);
+    up.handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(sse([events[0]!, ['error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }]]));
+    };
+    const res = await raw(`${gw.url}/v1/messages`, { method: 'POST', key: secret, body: messageBody({ stream: true, metadata: { user_id: 'err' } }) });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('event: error');
+    await gw.gateway.flush();
+    const ev = await t.db.usageEvent.findFirstOrThrow({ where: { keyId, errorClass: 'stream_error' } });
+    expect(ev).toMatchObject({ inputTokens: 12, stream: true });
+  });
+
   it('prices cache reads and writes with the table multipliers', async () => {
     const usage = {
       input_tokens: 100, output_tokens: 10, cache_read_input_tokens: 1000, cache_creation_input_tokens: 300,
