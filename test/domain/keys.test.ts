@@ -118,7 +118,7 @@ describe('parseKeyName', () => {
   ])('%j → %j', (raw, name) => expect(parseKeyName(raw)).toBe(name));
 
   it.each(
-    ['', '   ', 'n'.repeat(65), LONG, '"quoted"', "O'Brien", '`rm`', '<@U123>', 'a/b', 'key 🔑', 'semi;colon', 'x\u0000y']
+    ['', '   ', 'n'.repeat(65), LONG, '"quoted"', "O'Brien", '`rm`', '<@U123>', 'a/b', 'key 🔑', 'semi;colon', 'x\u0000y', 'zero\u200Bwidth', 'rtl\u202Eoverride', 'bell\u0007']
       .map((raw) => ({ raw, l: label(raw) })),
   )('refuses $l with a short message', ({ raw }) => {
     const e = refusal(() => parseKeyName(raw));

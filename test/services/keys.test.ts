@@ -94,6 +94,16 @@ describe('keys: list and show', () => {
     expect(bad.message.length).toBeLessThan(200);
   });
 
+  it('views never carry the secret hash, current or previous', async () => {
+    const k = await w.s.keys.create(team.dev, { project: 'app', name: 'View Check' });
+    await w.s.keys.rotate(team.dev, k.key.id);
+    const stored = await row(k.key.id);
+    const views = JSON.stringify([await w.s.keys.list(team.admin), await w.s.keys.list(team.admin, 'app'), await w.s.keys.show(team.dev, k.key.id)]);
+    expect(views).toContain(k.key.id);
+    for (const h of [stored.secretHash, stored.prevSecretHash!]) expect(views).not.toContain(h);
+    expect(views).not.toMatch(/secretHash/i);
+  });
+
   it('inactive keys only when asked', async () => {
     const active = await w.s.keys.list(team.admin, 'app');
     const all = await w.s.keys.list(team.admin, 'app', { includeInactive: true });
