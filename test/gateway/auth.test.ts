@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freshDatabase, usingPostgres, type TestDatabase } from '../helpers/db.js';
 import {
-  messageBody, raw, startGatewayServer, startMockUpstream, testConfig, until, world,
+  messageBody, raw, startGatewayServer, startMockUpstream, testConfig, until, wait, world,
   type GatewayServer, type MockUpstream, type World,
 } from './helpers.js';
 
@@ -54,6 +54,13 @@ describe(`gateway authentication and scopes (${usingPostgres() ? 'postgres' : 's
     expect(Date.now() - revokedAt).toBeLessThan(1000);
     expectAuthError(res);
     expect(res.json.error.message).toContain('revoked');
+  });
+
+  it('unknown keys are remembered briefly, so repeating one does not hit the database again', async () => {
+    const spy = vi.spyOn(t.db.apiKey, 'findFirst');
+    const bogus = `sk-kw-${'B'.repeat(40)}`;
+    for (let i = 0; i < 5; i++) expectAuthError(await send(bogus));
+    expect(spy).toHaveBeenCalledTimes(1);
   });
 
   it('an expired key → 401', async () => {
@@ -113,5 +120,20 @@ describe(`gateway authentication and scopes (${usingPostgres() ? 'postgres' : 's
     expect((await count(readOnly)).status).toBe(403);
 
     for (const path of ['/v1/messages', '/v1/usage', '/v1/models']) expect((await send(full, path)).status).toBe(200);
+  });
+
+  // Runs last: it moves the poll cursor far ahead of the id sequence.
+  it('a key change committed late with a smaller id (PostgreSQL out-of-order commit) is still seen', async () => {
+    const { id, secret } = await w.key('auth', { name: 'late' });
+    await gw.gateway.refresh(); // the key's own creation change is processed before it is cached
+    await wait(300);
+    expect((await send(secret)).status).toBe(200);
+    const max = (await t.db.keyChange.findFirstOrThrow({ orderBy: { id: 'desc' } })).id;
+    await t.db.keyChange.create({ data: { id: max + 1_000_000, keyId: 'key_unrelated0', createdAt: new Date() } });
+    await gw.gateway.refresh(); // cursor is now past max + 999_000
+    await t.db.apiKey.update({ where: { id }, data: { status: 'revoked' } });
+    await t.db.keyChange.create({ data: { id: max + 999_000, keyId: id, createdAt: new Date() } });
+    await gw.gateway.refresh();
+    expectAuthError(await send(secret));
   });
 });

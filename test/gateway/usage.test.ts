@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatZoned, monthPeriod } from '../../src/domain/periods.js';
 import { freshDatabase, usingPostgres, type TestDatabase } from '../helpers/db.js';
 import {
-  messageBody, messageJson, MODEL, raw, sdk, startGatewayServer, startMockUpstream, testConfig, world,
+  messageBody, messageJson, MODEL, raw, sdk, until, startGatewayServer, startMockUpstream, testConfig, world,
   type GatewayServer, type MockUpstream, type World,
 } from './helpers.js';
 
@@ -79,6 +79,15 @@ describe(`usage capture and GET /v1/usage (${usingPostgres() ? 'postgres' : 'sql
     const limited = (await raw(`${gw.url}/v1/usage`, { key: readOnly })).json;
     expect(limited.limits).toMatchObject({ hard_usd: 0.5, used_fraction: Math.round((u.cost_usd / 0.5) * 1e6) / 1e6 });
     expect(limited.limits.resets_at).toBe(formatZoned(period.end, TZ));
+  });
+
+  it('usage is written by the background flusher within a second, without being asked', async () => {
+    const { secret, id } = await w.key('background');
+    await raw(`${gw.url}/v1/messages`, { method: 'POST', key: secret, body: messageBody() });
+    const started = Date.now();
+    const n = await until(() => t.db.usageEvent.count({ where: { keyId: id } }), (c) => c === 1, 3000);
+    expect(n).toBe(1);
+    expect(Date.now() - started).toBeLessThan(1200);
   });
 
   it('rolls events up per key, project, model and day, and coalesces lastUsedAt', async () => {
