@@ -1,16 +1,18 @@
-// Composition root: config → database (migrated) → services → one HTTP server (gateway, Slack, health).
+// Composition root: config → database (migrated) → services → gateway + Slack → one HTTP server
+// (and an optional second one for the gateway when GATEWAY_PORT is set).
+import type { Server } from 'node:http';
 import { loadConfig, loadDotEnv, ConfigError, type Config } from './config/index.js';
 import { migrate } from './db/migrate.js';
 import { openDatabase } from './db/client.js';
+import { createGateway } from './gateway/index.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { createServices } from './services/index.js';
+import { createSlackApp, expireRevealButtons, type SlackApp } from './slack/app.js';
 
-export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  loadDotEnv('.env', env);
-  let config: Config;
+function readConfig(env: NodeJS.ProcessEnv): Config {
   try {
-    config = loadConfig(env);
+    return loadConfig(env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`keyward: ${error.message}\nSee .env.example for every variable.\n`);
@@ -18,6 +20,27 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     }
     throw error;
   }
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+const closeServer = (server: Server) =>
+  new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  loadDotEnv('.env', env);
+  const config = readConfig(env);
   const logger = createLogger(config.logLevel);
   if (config.secretGenerated) {
     logger.warn(`KEYWARD_SECRET is not set: using a generated one kept in ${config.dataDir}/keyward.secret (set KEYWARD_SECRET in production)`);
@@ -26,38 +49,72 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const applied = await migrate(config.databaseUrl);
   const database = openDatabase(config.databaseUrl);
   logger.info({ provider: database.provider, migrationsApplied: applied.length }, 'database ready');
-  const services = createServices({ db: database.db, secret: config.secret, logger });
-  void services;
+  const services = createServices({ db: database.db, secret: config.secret, logger, timezone: config.timezone });
 
+  const gateway = createGateway({ db: database.db, provider: database.provider, config, logger });
+  if (!config.anthropic.apiKey) logger.warn('ANTHROPIC_API_KEY is not set: the gateway authenticates keys but upstream calls will fail');
+
+  let slack: SlackApp | null = null;
   if (config.slack.missing.length > 0) {
     logger.warn(
       `Slack is not configured (missing ${config.slack.missing.join(', ')}): create the app from manifest.yml and set them; serving the gateway and health checks only`,
     );
+  } else {
+    slack = createSlackApp({ config, services, logger });
   }
 
-  const server = createHttpServer({
-    logger,
-    ready: async () => {
-      await database.db.$queryRawUnsafe('SELECT 1');
-      return true;
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port }, `keyward listening on port ${port}`);
+  const ready = async () => {
+    await database.db.$queryRawUnsafe('SELECT 1');
+    return true;
+  };
+  const separateGateway = config.gateway.port !== undefined && config.gateway.port !== config.port;
+  const server = createHttpServer({ logger, ready, slack: slack?.requestListener, gateway: separateGateway ? undefined : gateway });
+  const gatewayServer = separateGateway ? createHttpServer({ logger, ready, gateway }) : null;
+
+  await gateway.start();
+  const port = await listen(server, config.port, config.host);
+  logger.info({ port, slack: slack ? (config.slack.socketMode ? 'socket' : 'http') : 'off' }, `keyward listening on port ${port}`);
+  if (gatewayServer) {
+    const gatewayPort = await listen(gatewayServer, config.gateway.port!, config.host);
+    logger.info({ port: gatewayPort }, `gateway listening on port ${gatewayPort}`);
+  }
+  if (slack) {
+    // A Slack outage at start must not take the gateway down: log, keep serving, Bolt retries auth lazily.
+    await slack.start().catch((error: unknown) => logger.error({ err: error }, 'Slack start failed; continuing without it'));
+  }
+
+  // Replace expired one-time Reveal buttons (the scheduler adds the rest of the jobs).
+  const revealSweep = slack
+    ? setInterval(() => {
+        expireRevealButtons(services, slack!.client).catch((error: unknown) => logger.warn({ err: error }, 'reveal sweep failed'));
+      }, 60_000)
+    : null;
+  revealSweep?.unref();
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 30_000);
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, 30_000);
     force.unref();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await database.close();
-    logger.info('stopped');
-    process.exit(0);
+    if (revealSweep) clearInterval(revealSweep);
+    try {
+      // Stop accepting, let in-flight gateway requests finish, flush usage, return budget leases.
+      const closing = Promise.all([closeServer(server), gatewayServer ? closeServer(gatewayServer) : undefined]);
+      await gateway.stop();
+      await slack?.stop();
+      await closing;
+      await database.close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
