@@ -19,6 +19,11 @@ export function scrubText(text: string): string {
     .replace(/xapp-[0-9A-Za-z-]{8,}/g, 'xapp-[REDACTED]');
 }
 
+/** Every finished log line passes through scrubText, whatever field (or error stack) carried the secret. */
+function scrubbing(destination: DestinationStream): DestinationStream {
+  return { write: (line: string) => destination.write(scrubText(line)) };
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
@@ -32,6 +37,6 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       },
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination,
+    scrubbing(destination ?? pino.destination({ dest: 1, sync: true })),
   );
 }

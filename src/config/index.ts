@@ -101,10 +101,9 @@ export function parseDotEnv(text: string): Record<string, string> {
   for (const line of text.split(/\r?\n/)) {
     const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
     if (!m) continue;
-    let value = m[2]!;
-    if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
-    else value = value.replace(/\s+#.*$/, '');
-    out[m[1]!] = value;
+    const raw = m[2]!.trim();
+    const quoted = /^(['"])(.*?)\1\s*(?:#.*)?$/.exec(raw);
+    out[m[1]!] = quoted ? quoted[2]! : raw.replace(/\s+#.*$/, '').trim();
   }
   return out;
 }
@@ -118,7 +117,9 @@ export function loadDotEnv(file = '.env', env: NodeJS.ProcessEnv = process.env):
 
 /** Validates the environment. Every bad variable is named in one ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { generateSecret?: boolean } = {}): Config {
-  const parsed = schema.safeParse(env);
+  // An empty variable means "not set" (PORT= must not become port 0).
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }

@@ -147,3 +147,10 @@ describe('.env parsing', () => {
     expect(env).toEqual({ PORT: '5000', LOG_LEVEL: 'debug' });
   });
 });
+
+describe('config edge cases', () => {
+  it('treats an empty variable as unset and trims .env values', () => {
+    expect(loadConfig({ PORT: '', KEYWARD_SECRET: 'x'.repeat(32) }, { generateSecret: false }).port).toBe(3000);
+    expect(parseDotEnv('LOG_LEVEL=debug  \nA="x y" # note\nB=plain # c\nC=\'q\'')).toEqual({ LOG_LEVEL: 'debug', A: 'x y', B: 'plain', C: 'q' });
+  });
+});

@@ -59,3 +59,18 @@ describe('logger redaction', () => {
     expect(scrubText('key_4fT9abcd sk-kw-…abcd plain')).toBe('key_4fT9abcd sk-kw-…abcd plain');
   });
 });
+
+describe('logger scrubs whole lines', () => {
+  it('masks a secret in any field, nested header or error stack', () => {
+    const lines: string[] = [];
+    const logger = createLogger('trace', { write: (s: string) => void lines.push(s) });
+    const secret = `sk-kw-${'A1b2C3d4'.repeat(5)}`;
+    logger.info({ text: `pasted ${secret}` }, 'field');
+    logger.info({ a: { b: { headers: { 'x-api-key': secret } } } }, 'deep header');
+    logger.error({ err: new Error(`upstream said ${secret}`) }, 'error');
+    const text = lines.join('');
+    expect(lines).toHaveLength(3);
+    expect(text).not.toContain(secret);
+    expect(text).toContain('sk-kw-[REDACTED]');
+  });
+});
