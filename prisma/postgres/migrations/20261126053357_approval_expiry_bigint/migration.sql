@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "ApprovalRequest" ALTER COLUMN "keyExpiresInMs" SET DATA TYPE BIGINT;
+
