@@ -3,6 +3,7 @@ import type { Db } from '../db/client.js';
 import type { TokenUsage } from '../domain/pricing.js';
 import { dayKey, periodDayRange, type Period } from '../domain/periods.js';
 import { newId } from '../domain/random.js';
+import { errorBucket, latencyBucket } from '../domain/report.js';
 import { ensureBudgetRow, type BudgetLeases } from './budget.js';
 import { orgLimitId, projectLimitId } from './limits.js';
 
@@ -22,6 +23,23 @@ export interface UsageRecord {
   at: Date;
   /** Month the cost counts against (org time zone). */
   period: string;
+}
+
+/** Order of the error split columns on UsageDaily (err401, err403, err429, err5xx, errOther). */
+const ERROR_COLUMNS = ['unauthorized', 'forbidden', 'rateLimited', 'server', 'other'] as const;
+
+interface DailyAcc {
+  r: UsageRecord;
+  day: string;
+  requests: number;
+  errors: number;
+  input: number;
+  output: number;
+  read: number;
+  write: number;
+  cost: bigint;
+  split: [number, number, number, number, number];
+  latency: bigint;
 }
 
 /** lastUsedAt is written at most this often per key. */
@@ -81,16 +99,27 @@ export class UsageWriter {
 
   private async writeBatch(batch: UsageRecord[], spend: ReturnType<BudgetLeases['takeSpend']>) {
     const now = new Date();
-    const daily = new Map<string, { r: UsageRecord; day: string; requests: number; errors: number; input: number; output: number; read: number; write: number; cost: bigint }>();
+    const daily = new Map<string, DailyAcc>();
+    // Latency histogram per (day, project): p95 for /usage and the digest without raw events.
+    const latency = new Map<string, { day: string; orgId: string; projectId: string; bucket: number; count: number }>();
     const budgetSpend = new Map<string, { limitId: string; period: string; cost: bigint }>();
     const lastUsed = new Map<string, Date>();
     for (const r of batch) {
       const day = dayKey(r.at, this.tz);
       const k = `${day}|${r.keyId}|${r.model}`;
       let d = daily.get(k);
-      if (!d) daily.set(k, (d = { r, day, requests: 0, errors: 0, input: 0, output: 0, read: 0, write: 0, cost: 0n }));
+      if (!d) daily.set(k, (d = { r, day, requests: 0, errors: 0, input: 0, output: 0, read: 0, write: 0, cost: 0n, split: [0, 0, 0, 0, 0], latency: 0n }));
       d.requests += 1;
       if (r.errorClass) d.errors += 1;
+      const bucket = errorBucket(r.status) ?? (r.errorClass ? 'other' : null);
+      if (bucket) d.split[ERROR_COLUMNS.indexOf(bucket)]! += 1;
+      const ms = Math.max(0, Math.round(r.latencyMs));
+      d.latency += BigInt(ms);
+      const lb = latencyBucket(ms);
+      const lk = `${day}|${r.projectId}|${lb}`;
+      const l = latency.get(lk);
+      if (l) l.count += 1;
+      else latency.set(lk, { day, orgId: r.orgId, projectId: r.projectId, bucket: lb, count: 1 });
       d.input += r.usage.input;
       d.output += r.usage.output;
       d.read += r.usage.cacheRead;
@@ -133,9 +162,11 @@ export class UsageWriter {
       // INSERT .. ON CONFLICT .. DO UPDATE is the same SQL on SQLite and PostgreSQL and is race-free.
       for (const d of daily.values()) {
         await tx.$executeRaw`INSERT INTO "UsageDaily" ("day", "keyId", "model", "orgId", "projectId", "requests", "errors",
-            "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "costMicros")
+            "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "costMicros",
+            "err401", "err403", "err429", "err5xx", "errOther", "latencyMsSum")
           VALUES (${d.day}, ${d.r.keyId}, ${d.r.model}, ${d.r.orgId}, ${d.r.projectId}, ${d.requests}, ${d.errors},
-            ${BigInt(d.input)}, ${BigInt(d.output)}, ${BigInt(d.read)}, ${BigInt(d.write)}, ${d.cost})
+            ${BigInt(d.input)}, ${BigInt(d.output)}, ${BigInt(d.read)}, ${BigInt(d.write)}, ${d.cost},
+            ${d.split[0]}, ${d.split[1]}, ${d.split[2]}, ${d.split[3]}, ${d.split[4]}, ${d.latency})
           ON CONFLICT ("day", "keyId", "model") DO UPDATE SET
             "requests" = "UsageDaily"."requests" + excluded."requests",
             "errors" = "UsageDaily"."errors" + excluded."errors",
@@ -143,7 +174,18 @@ export class UsageWriter {
             "outputTokens" = "UsageDaily"."outputTokens" + excluded."outputTokens",
             "cacheReadTokens" = "UsageDaily"."cacheReadTokens" + excluded."cacheReadTokens",
             "cacheWriteTokens" = "UsageDaily"."cacheWriteTokens" + excluded."cacheWriteTokens",
-            "costMicros" = "UsageDaily"."costMicros" + excluded."costMicros"`;
+            "costMicros" = "UsageDaily"."costMicros" + excluded."costMicros",
+            "err401" = "UsageDaily"."err401" + excluded."err401",
+            "err403" = "UsageDaily"."err403" + excluded."err403",
+            "err429" = "UsageDaily"."err429" + excluded."err429",
+            "err5xx" = "UsageDaily"."err5xx" + excluded."err5xx",
+            "errOther" = "UsageDaily"."errOther" + excluded."errOther",
+            "latencyMsSum" = "UsageDaily"."latencyMsSum" + excluded."latencyMsSum"`;
+      }
+      for (const l of latency.values()) {
+        await tx.$executeRaw`INSERT INTO "UsageLatencyDaily" ("day", "projectId", "orgId", "bucket", "count")
+          VALUES (${l.day}, ${l.projectId}, ${l.orgId}, ${l.bucket}, ${l.count})
+          ON CONFLICT ("day", "projectId", "bucket") DO UPDATE SET "count" = "UsageLatencyDaily"."count" + excluded."count"`;
       }
       for (const b of budgetSpend.values()) {
         await tx.$executeRaw`UPDATE "Budget" SET "spentMicros" = "spentMicros" + ${b.cost} WHERE "limitId" = ${b.limitId} AND "period" = ${b.period}`;
