@@ -1,4 +1,4 @@
-import type { Db } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import { DEFAULT_GRACE_MS } from '../domain/durations.js';
 import { conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import {
@@ -52,6 +52,13 @@ export function describeKey(k: KeyRow) {
 }
 export type KeyView = ReturnType<typeof describeKey>;
 
+/** Active key whose name matches ignoring case ("Prod" and "prod" would be confused in every list). */
+async function sameNameKey(db: Db | Tx, projectId: string, name: string) {
+  const active = await db.apiKey.findMany({ where: { projectId, status: 'active' }, select: { id: true, name: true } });
+  const wanted = name.toLowerCase();
+  return active.find((k) => k.name.toLowerCase() === wanted) ?? null;
+}
+
 export class KeyService {
   constructor(
     private readonly deps: ServiceDeps,
@@ -76,7 +83,7 @@ export class KeyService {
     const ownerId = input.ownerId ?? actor.userId ?? actor.id;
     const now = this.now();
     const { db, secret: serverSecret } = this.deps;
-    const clash = await db.apiKey.findFirst({ where: { projectId: project.id, status: 'active', name } });
+    const clash = await sameNameKey(db, project.id, name);
     if (clash) throw conflict(`${project.name} already has an active key named "${name}" (${clash.id}). Pick another name.`);
 
     const secret = newSecret();
@@ -88,7 +95,7 @@ export class KeyService {
         // below sees keys committed a moment ago.
         const locked = await lockProject(tx, project);
         if (locked.archivedAt) throw invalid(`Project "${project.name}" is archived.`);
-        const taken = await tx.apiKey.findFirst({ where: { projectId: project.id, status: 'active', name } });
+        const taken = await sameNameKey(tx, project.id, name);
         if (taken) throw conflict(`${project.name} already has an active key named "${name}" (${taken.id}). Pick another name.`);
         const row = await tx.apiKey.create({
           data: {
@@ -162,6 +169,9 @@ export class KeyService {
     }
     if (found.key.status !== 'active') {
       throw conflict(`${found.key.id} is already ${found.key.status}${found.key.revokedBy ? ` (by ${found.key.revokedBy})` : ''}.`);
+    }
+    if (verb === 'rotate' && found.key.expiresAt && found.key.expiresAt.getTime() <= this.now().getTime()) {
+      throw conflict(`${found.key.id} expired on ${found.key.expiresAt.toISOString().slice(0, 10)}; create a new key instead.`);
     }
     return found;
   }

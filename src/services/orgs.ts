@@ -39,7 +39,8 @@ export async function orgForCli(db: Db, now: Date, wanted?: string): Promise<str
     throw invalid('Several Slack workspaces use this database: pass --org <team id> (see `keyward orgs`).');
   }
   try {
-    return (await db.org.create({ data: { id: newId('org'), createdAt: now } })).id;
+    // A fixed id: two CLI runs racing on an empty database create one org, not two.
+    return (await db.org.create({ data: { id: 'org_local', createdAt: now } })).id;
   } catch {
     return (await db.org.findFirstOrThrow({ orderBy: { createdAt: 'asc' } })).id;
   }

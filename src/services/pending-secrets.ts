@@ -48,6 +48,11 @@ export class PendingSecretService {
       await this.erase(id, now);
       throw invalid(`The 15-minute reveal window has passed. Rotate ${row.keyId} (\`/keys rotate ${row.keyId}\`) to get a new secret.`);
     }
+    const current = await db.apiKey.findUnique({ where: { id: row.keyId }, select: { status: true } });
+    if (current?.status !== 'active') {
+      await this.erase(id, now);
+      throw invalid(`${row.keyId} is ${current?.status ?? 'gone'}: there is nothing to reveal.`);
+    }
     // Claim by erasing first: of two concurrent clicks only one update matches.
     const claimed = await db.pendingSecret.updateMany({
       where: { id, ciphertext: row.ciphertext, revealedAt: null },

@@ -55,6 +55,18 @@ describe('keys: create', () => {
     const gone = await w.s.keys.create(team.admin, { project: 'app', name: 'Reusable' });
     await w.s.keys.revoke(team.admin, gone.key.id);
     await w.s.keys.create(team.admin, { project: 'app', name: 'Reusable' });
+    await rejects(w.s.keys.create(team.admin, { project: 'app', name: 'production APP' }), 'conflict');
+  });
+
+  it('an expired key cannot be rotated', async () => {
+    const k = await w.s.keys.create(team.admin, { project: 'app', name: 'Short Lived', expiresInMs: DAY });
+    w.clock = new Date(w.clock.getTime() + 2 * DAY);
+    try {
+      const e = await rejects(w.s.keys.rotate(team.admin, k.key.id), 'conflict');
+      expect(e.message).toMatch(/expired/);
+    } finally {
+      w.clock = new Date(w.clock.getTime() - 2 * DAY);
+    }
   });
 
   it('concurrent creates of one name (different requests) leave one active key', async () => {

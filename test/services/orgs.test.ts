@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { orgForCli, orgForTeam } from '../../src/services/orgs.js';
 import { T0, serviceWorld } from './setup.js';
+import { freshDatabase } from '../helpers/db.js';
 
 const w = serviceWorld();
 
@@ -46,5 +47,18 @@ describe('orgs', () => {
   it('the only org is used by the CLI without --org', async () => {
     const only = await orgForTeam(w.db, 'T9', T0);
     expect(await orgForCli(w.db, T0)).toBe(only);
+  });
+});
+
+describe('orgForCli under a race', () => {
+  it('two concurrent first runs on an empty database make one org', async () => {
+    const t = await freshDatabase();
+    try {
+      const ids = await Promise.all([orgForCli(t.db, new Date()), orgForCli(t.db, new Date()), orgForCli(t.db, new Date())]);
+      expect(new Set(ids).size).toBe(1);
+      expect(await t.db.org.count()).toBe(1);
+    } finally {
+      await t.drop();
+    }
   });
 });

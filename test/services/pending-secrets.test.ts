@@ -99,6 +99,14 @@ describe('pending secrets', () => {
     expect((await w.s.pendingSecrets.reveal(team.dev, c.stash.id)).secret).toBe(c.secret);
   });
 
+  it('a revoked key has nothing to reveal, and its ciphertext is erased', async () => {
+    const k = await fresh('Revoked Before Reveal');
+    await w.s.keys.revoke(team.dev, k.key.id);
+    const e = await codeOf(w.s.pendingSecrets.reveal(team.dev, k.stash.id));
+    expect(e.code).toBe('invalid');
+    expect((await w.db.pendingSecret.findUniqueOrThrow({ where: { id: k.stash.id } })).ciphertext).toBeNull();
+  });
+
   it('discard erases at once', async () => {
     const k = await fresh('Discard');
     await w.s.pendingSecrets.discard(k.stash.id);
