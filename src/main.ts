@@ -49,7 +49,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const applied = await migrate(config.databaseUrl);
   const database = openDatabase(config.databaseUrl);
   logger.info({ provider: database.provider, migrationsApplied: applied.length }, 'database ready');
-  const services = createServices({ db: database.db, secret: config.secret, logger, timezone: config.timezone });
+  const services = createServices({
+    db: database.db, secret: config.secret, logger, timezone: config.timezone,
+    require2fa: config.require2fa, approvalTtlMs: config.approvalTtlHours * 3_600_000,
+  });
 
   const gateway = createGateway({ db: database.db, provider: database.provider, config, logger });
   if (!config.anthropic.apiKey) logger.warn('ANTHROPIC_API_KEY is not set: the gateway authenticates keys but upstream calls will fail');

@@ -144,7 +144,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const orgId = await orgForCli(db, now(), typeof flags.org === 'string' ? flags.org.trim() : undefined);
       // Service logs go to stderr, quiet unless LOG_LEVEL asks: stdout is the command's output.
       const logger = createLogger(env.LOG_LEVEL ? config.logLevel : 'warn', { write: (s: string) => io.stderr.write(s) });
-      const services = createServices({ db, secret: config.secret, logger, now });
+      const services = createServices({
+        db, secret: config.secret, logger, now, timezone: config.timezone,
+        require2fa: config.require2fa, approvalTtlMs: config.approvalTtlHours * 3_600_000,
+      });
       const ctx: Ctx = { ...base, config, db, services, actor: cliActor(orgId, osUserName(io)) };
       return await run(ctx);
     } finally {

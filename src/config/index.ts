@@ -50,6 +50,15 @@ const schema = z.object({
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(1).max(3_600_000).default(600_000),
   USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   KEYWARD_PRICES_FILE: optionalText,
+  // Governance (approvals, two-factor)
+  KEYWARD_REQUIRE_2FA: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .default('false')
+    .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', ''].includes(v), 'must be true or false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  KEYWARD_APPROVAL_TTL_HOURS: z.coerce.number().int().min(1).max(168).default(24),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -86,6 +95,10 @@ export interface Config {
     /** Price table (USD per million tokens); defaults to config/prices.json. */
     pricesFile: string;
   };
+  /** Sensitive actions need a TOTP code from everyone (unenrolled users must enroll first). */
+  require2fa: boolean;
+  /** How long a key request waits for a decision before it expires. */
+  approvalTtlHours: number;
 }
 
 export class ConfigError extends Error {
@@ -164,6 +177,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { generat
       usageRetentionDays: e.USAGE_RETENTION_DAYS,
       pricesFile: path.resolve(e.KEYWARD_PRICES_FILE ?? DEFAULT_PRICES_FILE),
     },
+    require2fa: e.KEYWARD_REQUIRE_2FA,
+    approvalTtlHours: e.KEYWARD_APPROVAL_TTL_HOURS,
   };
 }
 

@@ -18,6 +18,10 @@ export interface ServiceDeps {
   now?: () => Date;
   /** Org time zone (KEYWARD_TIMEZONE) for calendar-month limits and usage; default UTC. */
   timezone?: string;
+  /** KEYWARD_REQUIRE_2FA: sensitive actions need a TOTP code from everyone. */
+  require2fa?: boolean;
+  /** KEYWARD_APPROVAL_TTL_HOURS in ms: how long a key request waits for a decision (default 24 h). */
+  approvalTtlMs?: number;
 }
 
 export const slackActor = (orgId: string, userId: string, orgAdmin: boolean): Actor => ({

@@ -1,8 +1,11 @@
+import { ApprovalService } from './approvals.js';
 import type { ServiceDeps } from './context.js';
 import { KeyService } from './keys.js';
 import { LimitService } from './limits.js';
 import { PendingSecretService } from './pending-secrets.js';
 import { ProjectService } from './projects.js';
+import type { TotpService } from './totp.js';
+import { createTotpService } from './twofactor-repo.js';
 
 export interface Services {
   deps: ServiceDeps;
@@ -10,14 +13,20 @@ export interface Services {
   keys: KeyService;
   pendingSecrets: PendingSecretService;
   limits: LimitService;
+  totp: TotpService;
+  approvals: ApprovalService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
   const projects = new ProjectService(deps);
+  const keys = new KeyService(deps, projects);
+  const totp = createTotpService(deps);
   return {
     deps,
     projects,
-    keys: new KeyService(deps, projects),
+    keys,
+    totp,
+    approvals: new ApprovalService(deps, projects, keys, totp),
     pendingSecrets: new PendingSecretService(deps),
     limits: new LimitService(deps, projects),
   };

@@ -44,6 +44,13 @@ export class AdminResolver {
     return isAdmin;
   }
 
+  /** Known org admins: KEYWARD_ADMINS plus users Slack said are workspace admins (cached). For
+   *  fallback approvers/reviewers and the admins' summaries. */
+  async list(orgId: string): Promise<string[]> {
+    const cached = await this.db.slackUser.findMany({ where: { orgId, isWorkspaceAdmin: true }, select: { userId: true } });
+    return [...new Set([...this.configured, ...cached.map((u) => u.userId)])];
+  }
+
   /** Upsert that tolerates a concurrent first insert of the same user. */
   private async save(orgId: string, userId: string, data: { lastSeenAt: Date; isWorkspaceAdmin?: boolean; adminCheckedAt?: Date }) {
     const where = { orgId_userId: { orgId, userId } };
