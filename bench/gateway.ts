@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { load, memoryOf, startServer, type LoadResult, type Server } from './lib.js';
+import { fixedRate, load, memoryOf, startServer, type LoadResult, type Server } from './lib.js';
 import { provisionKey } from './provision.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -59,7 +59,7 @@ async function main() {
     const results: Record<string, { fixed: LoadResult; saturation: LoadResult; rssMb?: number; peakMb?: number }> = {};
     for (const t of targets) {
       await load({ url: t.url, headers: t.headers, body, seconds: 2, connections }); // warm-up (JIT, pools)
-      const fixed = await load({ url: t.url, headers: t.headers, body, seconds, connections, rate });
+      const fixed = await fixedRate({ url: t.url, headers: t.headers, body, seconds, rate });
       const saturation = await load({ url: t.url, headers: t.headers, body, seconds, connections });
       const mem = t.server?.child.pid ? memoryOf(t.server.child.pid) : undefined;
       results[t.name] = { fixed, saturation, ...(mem ?? {}) };

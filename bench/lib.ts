@@ -87,3 +87,58 @@ export function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
+
+/**
+ * Open-loop load at a fixed rate: requests leave on schedule whether or not earlier ones have
+ * answered, so a slow server cannot hide its latency by slowing the sender. Latency is measured
+ * from each request's scheduled time to the end of its response, with sub-millisecond precision.
+ */
+export async function fixedRate(opts: {
+  url: string; headers: Record<string, string>; body: string; seconds: number; rate: number;
+}): Promise<LoadResult> {
+  const { default: http } = await import('node:http');
+  const target = new URL(opts.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const headers = { ...opts.headers, 'content-length': String(Buffer.byteLength(opts.body)) };
+  const total = Math.round(opts.seconds * opts.rate);
+  const intervalNs = 1e9 / opts.rate;
+  const samples: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  let done = 0;
+  const start = process.hrtime.bigint();
+  await new Promise<void>((resolve) => {
+    let sent = 0;
+    const send = (scheduled: bigint) => {
+      const req = http.request(
+        { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers, agent },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            if ((res.statusCode ?? 500) < 300) samples.push(Number(process.hrtime.bigint() - scheduled) / 1e6);
+            else non2xx++;
+            if (++done === total) resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        if (++done === total) resolve();
+      });
+      req.end(opts.body);
+    };
+    const tick = () => {
+      const now = process.hrtime.bigint();
+      while (sent < total && start + BigInt(Math.round(sent * intervalNs)) <= now) {
+        send(start + BigInt(Math.round(sent * intervalNs)));
+        sent++;
+      }
+      if (sent < total) setImmediate(tick);
+    };
+    tick();
+  });
+  agent.destroy();
+  samples.sort((a, b) => a - b);
+  const pct = (p: number) => (samples.length ? samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]! : NaN);
+  return { requests: total, rps: total / opts.seconds, p50: pct(0.5), p99: pct(0.99), errors, non2xx };
+}
