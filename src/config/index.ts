@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { parseCron } from '../domain/jobs.js';
 
 const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
 
@@ -59,6 +60,20 @@ const schema = z.object({
     .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', ''].includes(v), 'must be true or false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   KEYWARD_APPROVAL_TTL_HOURS: z.coerce.number().int().min(1).max(168).default(24),
+  // Scheduled jobs (usage digest, rotation reminders)
+  KEYWARD_DIGEST_CRON: z
+    .string()
+    .trim()
+    .default('0 9 * * 1')
+    .refine((v) => {
+      try {
+        parseCron(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be a 5-field cron expression such as "0 9 * * 1" (minute hour day month weekday)'),
+  KEYWARD_ROTATION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -99,6 +114,12 @@ export interface Config {
   require2fa: boolean;
   /** How long a key request waits for a decision before it expires. */
   approvalTtlHours: number;
+  jobs: {
+    /** Weekly digest cron in KEYWARD_TIMEZONE. */
+    digestCron: string;
+    /** Keys whose secret is older than this get rotation reminders. */
+    rotationDays: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -179,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { generat
     },
     require2fa: e.KEYWARD_REQUIRE_2FA,
     approvalTtlHours: e.KEYWARD_APPROVAL_TTL_HOURS,
+    jobs: { digestCron: e.KEYWARD_DIGEST_CRON, rotationDays: e.KEYWARD_ROTATION_DAYS },
   };
 }
 
