@@ -1,6 +1,7 @@
 import type { Db } from '../db/client.js';
 import { forbidden } from '../domain/errors.js';
-import { formatUsd, parseLimitChanges, type LimitChanges } from '../domain/limits.js';
+import { formatUsd, type LimitChanges } from '../domain/limits.js';
+import { notifyOf, parseLimitSettings, thresholdsOf, type LimitSettings, type NotifyKind } from '../domain/limit-settings.js';
 import { monthPeriod, type Period } from '../domain/periods.js';
 import { audit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
@@ -28,6 +29,13 @@ export interface LimitView {
   usedFraction: number | null;
   updatedBy: string | null;
   updatedAt: Date | null;
+  /** Alert settings (usage issue): percentages, where alerts go, the last delivery problem. */
+  thresholds: number[];
+  channelId: string | null;
+  notify: NotifyKind[];
+  webhookUrl: string | null;
+  /** Latest alert delivery failure of this limit (webhook or Slack), for `/limits`. */
+  lastDeliveryError: { at: Date; error: string } | null;
 }
 
 const isOrgTarget = (target: string) => target.trim().toLowerCase() === 'org';
@@ -54,8 +62,14 @@ export class LimitService {
   }
 
   /** `/limits set <project|org> hard=100 rpm=60 ...`: args may be raw `name=value` words or parsed changes. */
-  async set(actor: Actor, target: string, input: string[] | LimitChanges): Promise<LimitView> {
-    const changes = Array.isArray(input) ? parseLimitChanges(input) : input;
+  async set(actor: Actor, target: string, input: string[] | LimitSettings): Promise<LimitView> {
+    const settings = Array.isArray(input) ? parseLimitSettings(input) : input;
+    const { thresholds, notify, ...rest } = settings;
+    const changes = {
+      ...rest,
+      ...(thresholds !== undefined ? { thresholds: thresholds === null ? null : JSON.stringify(thresholds) } : {}),
+      ...(notify !== undefined ? { notify: notify === null ? null : notify.join(',') } : {}),
+    };
     let id: string;
     let projectId: string | null = null;
     let name = 'org';
@@ -80,7 +94,7 @@ export class LimitService {
       });
       await audit(tx, actor, now, {
         action: 'limits.set', projectId, targetType: projectId ? 'project' : 'org', targetId: projectId ?? actor.orgId,
-        details: { target: name, before: before ? printable(before) : null, changes: printable(changes) },
+        details: { target: name, before: before ? printable(before) : null, changes: printable(settings) },
       });
     });
     return this.view(id, projectId ? 'project' : 'org', name, projectId);
@@ -88,9 +102,10 @@ export class LimitService {
 
   private async view(id: string, target: 'org' | 'project', name: string, projectId: string | null): Promise<LimitView> {
     const period = monthPeriod(this.now(), this.tz);
-    const [row, budget] = await Promise.all([
+    const [row, budget, failed] = await Promise.all([
       this.deps.db.limit.findUnique({ where: { id } }),
       this.deps.db.budget.findUnique({ where: { limitId_period: { limitId: id, period: period.key } } }),
+      this.deps.db.alert.findFirst({ where: { limitId: id, lastError: { not: null } }, orderBy: { createdAt: 'desc' } }),
     ]);
     const spentMicros = budget?.spentMicros ?? 0n;
     const hard = row?.hardMicros ?? null;
@@ -101,17 +116,33 @@ export class LimitService {
       period, spentMicros,
       usedFraction: hard === null ? null : hard === 0n ? 1 : Number(spentMicros) / Number(hard),
       updatedBy: row?.updatedBy ?? null, updatedAt: row?.updatedAt ?? null,
+      thresholds: thresholdsOf(row?.thresholds), channelId: row?.channelId ?? null,
+      notify: notifyOf(row?.notify), webhookUrl: row?.webhookUrl ?? null,
+      lastDeliveryError: failed?.lastError ? { at: failed.nextAttemptAt ?? failed.createdAt, error: failed.lastError } : null,
     };
   }
 }
 
 /** Audit details hold money as "$12.50" strings (JSON has no BigInt). */
-function printable(l: LimitChanges | LimitRow): Record<string, unknown> {
+function printable(l: LimitChanges | LimitSettings | LimitRow): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if ('hardMicros' in l && l.hardMicros !== undefined) out.hard = l.hardMicros === null ? null : formatUsd(l.hardMicros);
-  for (const k of ['rpm', 'itpm', 'otpm'] as const) if (l[k] !== undefined) out[k] = l[k];
+  if ('softMicros' in l && l.softMicros !== undefined) out.soft = l.softMicros === null ? null : formatUsd(l.softMicros);
+  for (const k of ['rpm', 'itpm', 'otpm', 'thresholds', 'channelId', 'notify', 'webhookUrl'] as const) {
+    const v = (l as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = k === 'webhookUrl' && typeof v === 'string' ? maskUrl(v) : v;
+  }
   return out;
 }
+
+/** Webhook URLs often carry a token in the path: logs and audit keep only the origin. */
+export const maskUrl = (url: string) => {
+  try {
+    return `${new URL(url).origin}/…`;
+  } catch {
+    return '…';
+  }
+};
 
 /** Every limit row, for the gateway's in-memory copy (a few hundred rows at most). */
 export async function loadAllLimits(db: Db): Promise<LimitRow[]> {
