@@ -154,9 +154,9 @@ export class ApprovalService {
     });
   }
 
-  /** Throws a refusal; one that discovered a lapsed request records the expiry first. */
+  /** Throws a refusal. A lapsed request reads as expired at once; expireDue() persists it and tells
+   *  everyone (exactly once), so the notification has one owner. */
   private async refuse(t: Extract<Transition, { ok: false }>): Promise<never> {
-    if (t.request?.status === 'expired') await this.finalize(systemActor(t.request.orgId), t.request, 'approval.expired');
     throw new DomainError(t.code, t.message);
   }
 
@@ -185,11 +185,16 @@ export class ApprovalService {
    * Approve (with a TOTP step-up when the approver has 2FA or the org requires it), then mint the
    * key for the requester. The secret is returned for delivery to the requester only.
    */
-  async approve(actor: Actor, id: string, opts: { note?: string | null; code?: string | null } = {}): Promise<Approved> {
+  async approve(
+    actor: Actor,
+    id: string,
+    /** `stepUpDone`: the adapter ran `totp.stepUp` for this actor just before (its modal's code field). */
+    opts: { note?: string | null; code?: string | null; stepUpDone?: boolean } = {},
+  ): Promise<Approved> {
     const r = await this.get(id, actor.orgId);
     const t = approve(r, await this.decider(actor, r), this.now(), opts.note);
     if (!t.ok) return this.refuse(t);
-    await this.totp.stepUp(actor, opts.code, 'approval.approve');
+    if (!opts.stepUpDone) await this.totp.stepUp(actor, opts.code, 'approval.approve');
     const decided = await this.apply(actor, t, 'approval.approved', { note: t.request.decisionNote });
     const requester = slackActor(actor.orgId, r.requesterId, false);
     try {

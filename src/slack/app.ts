@@ -18,6 +18,8 @@ import { registerKeywardCommand } from './handlers/keyward.js';
 import { registerModals } from './handlers/modals.js';
 import { registerProjectCommand } from './handlers/project.js';
 import { registerReveal } from './handlers/reveal.js';
+import { registerApprovals } from './handlers/approvals.js';
+import { registerStepUp } from './stepup.js';
 
 export { expireRevealButtons } from './delivery.js';
 
@@ -113,6 +115,8 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   registerModals(app, deps);
   registerReveal(app, deps);
   registerHome(app, deps);
+  registerApprovals(app, deps);
+  registerStepUp(app, deps);
   app.error(async (error) => {
     logger.error({ error: describeError(error) }, 'unhandled Slack error');
   });

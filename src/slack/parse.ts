@@ -122,7 +122,8 @@ export type ProjectCommand =
   | { kind: 'role'; name: string; userId: string; role: Role }
   | { kind: 'remove'; name: string; userId: string }
   | { kind: 'archive'; name: string }
-  | { kind: 'channel'; name: string; channelId: string };
+  | { kind: 'channel'; name: string; channelId: string }
+  | { kind: 'policy'; name: string; policy: string };
 
 const PROJECT_USAGE: Record<string, string> = {
   create: '/project create <name> [description...]',
@@ -133,6 +134,7 @@ const PROJECT_USAGE: Record<string, string> = {
   remove: '/project remove <name> @user',
   archive: '/project archive <name>',
   channel: '/project channel <name> #channel',
+  policy: '/project policy <name> approval=none|prod|always',
 };
 
 function arity(args: string[], min: number, max: number, usage: string) {
@@ -169,6 +171,9 @@ export function parseProjectCommand(text: string): ProjectCommand {
     case 'remove':
       arity(args, 2, 2, usage);
       return { kind: 'remove', name: args[0]!, userId: parseUser(args[1]) };
+    case 'policy':
+      arity(args, 2, 2, usage);
+      return { kind: 'policy', name: args[0]!, policy: args[1]! };
     default:
       arity(args, 2, 2, usage);
       return { kind: 'channel', name: args[0]!, channelId: parseChannel(args[1]) };
@@ -182,6 +187,8 @@ export interface CreateKeyArgs {
   environment?: Environment;
   expiresInMs?: number;
   rpm?: number;
+  /** Why the key is needed, for approvers when the project policy asks for approval. */
+  reason?: string;
 }
 
 export type KeysCommand =
@@ -189,13 +196,15 @@ export type KeysCommand =
   | { kind: 'create-modal' }
   | ({ kind: 'create' } & CreateKeyArgs)
   | { kind: 'list'; project?: string }
+  | { kind: 'requests' }
   | { kind: 'show'; keyId: string }
   | { kind: 'revoke'; keyId: string }
   | { kind: 'rotate'; keyId: string; graceMs?: number };
 
 const KEYS_USAGE: Record<string, string> = {
-  create: '/keys create <project> <name...> [--scope full|inference|read-only] [--env dev|staging|prod] [--expires <N>d] [--rpm <N>]',
+  create: '/keys create <project> <name...> [--scope full|inference|read-only] [--env dev|staging|prod] [--expires <N>d] [--rpm <N>] [--reason "..."]',
   list: '/keys list [project]',
+  requests: '/keys requests',
   show: '/keys show <key-id>',
   revoke: '/keys revoke <key-id>',
   rotate: '/keys rotate <key-id> [--grace <N>h]',
@@ -216,7 +225,7 @@ export function parseKeysCommand(text: string): KeysCommand {
   if (!usage) unknownSub('/keys', rawSub!, [...Object.keys(KEYS_USAGE), 'help']);
   switch (sub) {
     case 'create': {
-      const { args, flags } = splitFlags(rest, ['scope', 'env', 'expires', 'rpm']);
+      const { args, flags } = splitFlags(rest, ['scope', 'env', 'expires', 'rpm', 'reason']);
       if (args.length === 0 && Object.keys(flags).length === 0) return { kind: 'create-modal' };
       arity(args, 2, Infinity, usage);
       return {
@@ -227,7 +236,12 @@ export function parseKeysCommand(text: string): KeysCommand {
         ...(flags.env !== undefined ? { environment: parseEnvironment(flags.env) } : {}),
         ...(flags.expires !== undefined ? { expiresInMs: parseDays(flags.expires) } : {}),
         ...(flags.rpm !== undefined ? { rpm: parseRpm(flags.rpm) } : {}),
+        ...(flags.reason !== undefined ? { reason: unescapeSlack(flags.reason) } : {}),
       };
+    }
+    case 'requests': {
+      arity(splitFlags(rest, []).args, 0, 0, usage);
+      return { kind: 'requests' };
     }
     case 'list': {
       const { args } = splitFlags(rest, []);

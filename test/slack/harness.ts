@@ -83,7 +83,7 @@ export async function waitFor<T>(fn: () => T | undefined | null | false, what: s
   }
 }
 
-export async function createHarness(): Promise<Harness> {
+export async function createHarness(opts: { env?: Record<string, string> } = {}): Promise<Harness> {
   const t = await freshDatabase();
   const logs: string[] = [];
   const sink = new Writable({
@@ -103,12 +103,16 @@ export async function createHarness(): Promise<Harness> {
       KEYWARD_ADMINS: U.org,
       KEYWARD_SECRET: randomBytes(32).toString('hex'),
       DATABASE_URL: t.url,
+      ...opts.env,
     },
     { generateSecret: false },
   );
   let offset = 0;
   const now = () => new Date(Date.now() + offset);
-  const services = createServices({ db: t.db, secret: config.secret, logger, now });
+  const services = createServices({
+    db: t.db, secret: config.secret, logger, now,
+    require2fa: config.require2fa, approvalTtlMs: config.approvalTtlHours * 3_600_000,
+  });
 
   const calls: SlackCall[] = [];
   const responses: Harness['responses'] = [];
@@ -124,6 +128,9 @@ export async function createHarness(): Promise<Harness> {
     'views.open': () => ({ ok: true, view: { id: `V${++seq}` } }),
     'views.update': (b) => ({ ok: true, view: { id: b.view_id } }),
     'views.publish': () => ({ ok: true }),
+    // File uploads: the bytes go to an upload URL on HOOKS (recorded in `responses`).
+    'files.getUploadURLExternal': (b) => ({ ok: true, upload_url: `${HOOKS}/upload/${b.filename}`, file_id: `F${++seq}` }),
+    'files.completeUploadExternal': () => ({ ok: true, files: [{ id: 'F1' }] }),
   };
   nock(API)
     .persist()

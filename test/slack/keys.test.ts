@@ -29,7 +29,7 @@ describe(`/keys through Slack (${usingPostgres() ? 'postgres' : 'sqlite'})`, () 
   afterAll(async () => h?.close());
 
   it('create with every flag: answers with the key id, never the secret, and stores the settings', async () => {
-    const r = await h.ask('/keys', 'create beta Production App --scope full --env prod --expires 30d --rpm 60', U.dev);
+    const r = await h.ask('/keys', 'create beta Production App --scope full --env staging --expires 30d --rpm 60', U.dev);
     devKey = keyIdIn(r.text);
     expect(devKey).toMatch(KEY_ID);
     expect(r.body.response_type).toBe('ephemeral');
@@ -37,7 +37,7 @@ describe(`/keys through Slack (${usingPostgres() ? 'postgres' : 'sqlite'})`, () 
     expect(r.text).toContain('DM');
     expect(JSON.stringify(r.body)).not.toMatch(/sk-kw-[0-9A-Za-z]{20}/);
     const key = await h.t.db.apiKey.findUniqueOrThrow({ where: { id: devKey } });
-    expect(key).toMatchObject({ name: 'Production App', scope: 'full', environment: 'prod', rpm: 60, ownerId: U.dev, status: 'active' });
+    expect(key).toMatchObject({ name: 'Production App', scope: 'full', environment: 'staging', rpm: 60, ownerId: U.dev, status: 'active' });
     const days = (key.expiresAt!.getTime() - key.createdAt.getTime()) / 86_400_000;
     expect(days).toBeCloseTo(30, 5);
   });

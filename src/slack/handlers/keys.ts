@@ -10,6 +10,9 @@ import { note, type Message } from '../views/common.js';
 import { keysHelp } from '../views/help.js';
 import { deliveryFailed, keyCreated, keyDetail, keyList, keyRotated, PAGE_ACTION } from '../views/keys.js';
 import { createKeyModal, revokeKeyModal } from '../views/modals.js';
+import { requestList } from '../views/approvals.js';
+import { announceRequest } from './approvals.js';
+import { guardSensitive, sensitiveAction, stepUpNeed, withCodeField } from '../stepup.js';
 
 interface CommandCtx {
   actor: Actor;
@@ -51,6 +54,13 @@ export function registerKeysCommand(app: App, deps: SlackDeps) {
   });
 }
 
+/** A prod rotation confirmed with a code (see stepup.ts). */
+sensitiveAction('key.rotate', async ({ deps, client, actor }, a) => {
+  const rotated = await deps.services.keys.rotate(actor, a.keyId!, a.graceMs ? Number(a.graceMs) : undefined);
+  const outcome = await deliverSecret(deps.services, client, actor, { key: rotated.key, secret: rotated.secret, kind: 'rotated' });
+  return outcome.delivered ? keyRotated(rotated.key) : deliveryFailed(rotated.key.id, outcome.undone);
+});
+
 /** Returns the answer, or null when a modal took over. */
 async function run(deps: SlackDeps, cmd: Exclude<KeysCommand, { kind: 'help' }>, ctx: CommandCtx): Promise<Message | null> {
   const { keys, projects } = deps.services;
@@ -61,6 +71,8 @@ async function run(deps: SlackDeps, cmd: Exclude<KeysCommand, { kind: 'help' }>,
       return keyList(await keys.list(actor, cmd.project), cmd.project ? { project: cmd.project.toLowerCase() } : {});
     case 'show':
       return keyDetail(await keys.show(actor, cmd.keyId));
+    case 'requests':
+      return requestList(await deps.services.approvals.listPending(actor));
     case 'create-modal': {
       const usable = (await projects.list(actor)).filter((p) => can({ orgAdmin: actor.orgAdmin, role: p.myRole }, 'key.create'));
       if (usable.length === 0) {
@@ -76,22 +88,32 @@ async function run(deps: SlackDeps, cmd: Exclude<KeysCommand, { kind: 'help' }>,
         throw forbidden(`You cannot revoke \`${key.id}\`: only Admins of ${project.name} and the key's owner can.`);
       }
       if (key.status !== 'active') throw conflict(`\`${key.id}\` is already ${key.status}.`);
+      // Step-up for prod keys: the code field joins the confirmation modal.
+      const need = key.environment === 'prod' ? await stepUpNeed(deps, actor) : 'none';
       await client.views.open({
         trigger_id: ctx.triggerId,
-        view: revokeKeyModal({ id: key.id, name: key.name, projectName: project.name }, { k: key.id, r: ctx.responseUrl }),
+        view: withCodeField(revokeKeyModal({ id: key.id, name: key.name, projectName: project.name }, { k: key.id, r: ctx.responseUrl }), need),
       });
       return null;
     }
     case 'create': {
       await seenBefore(deps, requestId);
       const { kind: _k, ...args } = cmd;
-      const created = await keys.create(actor, { ...args, requestId });
+      const result = await deps.services.approvals.createOrRequest(actor, { ...args, requestId }, await deps.admins.list(actor.orgId));
+      if (result.kind === 'requested') return announceRequest(deps, client, result);
+      const created = result.created;
       const key = { ...created.key, projectName: created.projectName };
       const outcome = await deliverSecret(deps.services, client, actor, { key, secret: created.secret, kind: 'created' });
       return outcome.delivered ? keyCreated(key) : deliveryFailed(key.id, outcome.undone);
     }
     case 'rotate': {
       await seenBefore(deps, requestId);
+      const { key: target } = await keys.get(actor, cmd.keyId);
+      if (target.environment === 'prod') {
+        const args = { keyId: cmd.keyId, ...(cmd.graceMs !== undefined ? { graceMs: String(cmd.graceMs) } : {}) };
+        const text = `Rotate prod key \`${target.id}\`? A new secret is sent to your DM.`;
+        if (await guardSensitive(deps, client, actor, { kind: 'key.rotate', args, title: 'Rotate prod key', text, triggerId: ctx.triggerId, responseUrl: ctx.responseUrl })) return null;
+      }
       const rotated = await keys.rotate(actor, cmd.keyId, cmd.graceMs, requestId);
       const outcome = await deliverSecret(deps.services, client, actor, { key: rotated.key, secret: rotated.secret, kind: 'rotated' });
       return outcome.delivered ? keyRotated(rotated.key) : deliveryFailed(rotated.key.id, outcome.undone);

@@ -9,6 +9,8 @@ import { deliverSecret } from '../delivery.js';
 import { deliveryFailed, keyCreated, keyRevoked } from '../views/keys.js';
 import { CREATE_KEY_CALLBACK, decodeMeta, REVOKE_KEY_CALLBACK } from '../views/modals.js';
 import { infoModal } from '../views/secrets.js';
+import { stepUpErrors } from '../stepup.js';
+import { announceRequest } from './approvals.js';
 
 type Values = Record<string, Record<string, { value?: string | null; selected_option?: { value: string } | null }>>;
 
@@ -42,12 +44,17 @@ export function registerModals(app: App, deps: SlackDeps) {
     try {
       actor = await actorFor(deps, client, body.team?.id ?? undefined, body.user.id);
       await seenBefore(deps, requestId);
-      created = await deps.services.keys.create(actor, {
+      const result = await deps.services.approvals.createOrRequest(actor, {
         project, name, requestId,
         scope: parseScope(field(values, 'scope') || 'inference'),
         environment: parseEnvironment(field(values, 'env') || 'dev'),
         ...(days ? { expiresInMs: days * DAY } : {}),
-      });
+      }, await deps.admins.list(actor.orgId));
+      if (result.kind === 'requested') {
+        await ack();
+        return replyTo(meta.r, await announceRequest(deps, client, result), deps.logger);
+      }
+      created = result.created;
     } catch (error) {
       if (error instanceof DuplicateRequest) {
         await ack();
@@ -78,6 +85,11 @@ export function registerModals(app: App, deps: SlackDeps) {
     try {
       const actor = await actorFor(deps, client, body.team?.id ?? undefined, body.user.id);
       await seenBefore(deps, requestId);
+      // Revoking a prod key needs a fresh code from enrolled users (all users with KEYWARD_REQUIRE_2FA).
+      if ((await deps.services.keys.get(actor, meta.k ?? '')).key.environment === 'prod') {
+        const refused = await stepUpErrors(deps, actor, view.state.values as never, 'key.revoke');
+        if (refused) return void (await ack(refused));
+      }
       revoked = await deps.services.keys.revoke(actor, meta.k ?? '', reason, requestId);
     } catch (error) {
       if (error instanceof DuplicateRequest) {

@@ -1,10 +1,25 @@
 import type { App } from '@slack/bolt';
-import { roleLabel } from '../../domain/roles.js';
+import { roleLabel, type Role } from '../../domain/roles.js';
+import { forbidden } from '../../domain/errors.js';
 import { actorFor, explain, reply, type SlackDeps } from '../context.js';
 import { parseProjectCommand } from '../parse.js';
 import { note, type Message } from '../views/common.js';
 import { projectHelp } from '../views/help.js';
 import { projectDetail, projectList } from '../views/projects.js';
+import { guardSensitive, sensitiveAction } from '../stepup.js';
+
+// Changing roles and archiving need a TOTP step-up (stepup.ts) from enrolled users.
+sensitiveAction('member.role', async ({ deps, actor }, a) => roleChanged(await deps.services.projects.setRole(actor, a.name!, a.userId!, a.role as Role)));
+sensitiveAction('project.archive', async ({ deps, actor }, a) => archived(await deps.services.projects.archive(actor, a.name!)));
+
+const roleChanged = (r: { userId: string; role: Role; previous: Role; changed: boolean; project: { name: string } }) =>
+  note(
+    r.changed
+      ? `<@${r.userId}> is now ${roleLabel(r.role)} of *${r.project.name}* (was ${roleLabel(r.previous)}).`
+      : `<@${r.userId}> already is ${roleLabel(r.role)} of *${r.project.name}*; nothing changed.`,
+  );
+const archived = (r: { project: { name: string }; revokedKeys: number }) =>
+  note(`Archived *${r.project.name}* and revoked its ${r.revokedKeys} active key${r.revokedKeys === 1 ? '' : 's'}.`);
 
 export function registerProjectCommand(app: App, deps: SlackDeps) {
   app.command('/project', async ({ command, ack, respond, client }) => {
@@ -36,12 +51,17 @@ export function registerProjectCommand(app: App, deps: SlackDeps) {
             break;
           }
           case 'role': {
-            const r = await projects.setRole(actor, cmd.name, cmd.userId, cmd.role);
-            message = note(
-              r.changed
-                ? `<@${r.userId}> is now ${roleLabel(r.role)} of *${r.project.name}* (was ${roleLabel(r.previous)}).`
-                : `<@${r.userId}> already is ${roleLabel(r.role)} of *${r.project.name}*; nothing changed.`,
-            );
+            // Refuse before asking for a code.
+            const { project } = await projects.require(actor, cmd.name, 'member.manage');
+            const text = `Make <@${cmd.userId}> ${roleLabel(cmd.role)} of *${project.name}*?`;
+            const g = { kind: 'member.role', args: { name: cmd.name, userId: cmd.userId, role: cmd.role }, title: 'Change role', text, triggerId: command.trigger_id, responseUrl: command.response_url };
+            if (await guardSensitive(deps, client, actor, g)) return;
+            message = roleChanged(await projects.setRole(actor, cmd.name, cmd.userId, cmd.role));
+            break;
+          }
+          case 'policy': {
+            const r = await deps.services.approvals.setPolicy(actor, cmd.name, cmd.policy);
+            message = note(`Approval policy of *${r.name}* is now \`${r.policy}\` (was \`${r.previous}\`).`);
             break;
           }
           case 'remove': {
@@ -50,8 +70,12 @@ export function registerProjectCommand(app: App, deps: SlackDeps) {
             break;
           }
           case 'archive': {
-            const r = await projects.archive(actor, cmd.name);
-            message = note(`Archived *${r.project.name}* and revoked its ${r.revokedKeys} active key${r.revokedKeys === 1 ? '' : 's'}.`);
+            if (!actor.orgAdmin) throw forbidden('Only organisation admins can archive projects.');
+            const { project } = await projects.require(actor, cmd.name, 'project.archive', { allowArchived: true });
+            const text = `Archive *${project.name}*? Its active keys are revoked at once.`;
+            const g = { kind: 'project.archive', args: { name: cmd.name }, title: 'Archive project', text, triggerId: command.trigger_id, responseUrl: command.response_url };
+            if (await guardSensitive(deps, client, actor, g)) return;
+            message = archived(await projects.archive(actor, cmd.name));
             break;
           }
           case 'channel': {
