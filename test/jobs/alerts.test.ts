@@ -4,12 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveWebhookSecret, verifyWebhook } from '../../src/domain/webhooks.js';
 import { runAlerts } from '../../src/jobs/alerts.js';
 import { Scheduler } from '../../src/jobs/scheduler.js';
+import type { RecordingNotifier } from '../../src/services/notifier.js';
 import { jobWorld, SERVER_SECRET, seedProject } from './world.js';
 
 const w = jobWorld();
 const USD = 1_000_000n;
 
-const alertPosts = (n: ReturnType<typeof w.deps>['notifier'], to?: string) =>
+const alertPosts = (n: RecordingNotifier, to?: string) =>
   n.sent.filter((s) => s.kind === 'post' && (!to || s.to === to) && /limit|soft/i.test(s.message?.text ?? ''));
 
 describe('threshold alerts', () => {
