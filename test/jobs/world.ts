@@ -1,5 +1,6 @@
 /** A database, services on a controllable clock, a project with limits and usage, and job deps. */
 import { afterAll, beforeAll } from 'vitest';
+import type { Db } from '../../src/db/client.js';
 import { DEFAULT_ROTATION } from '../../src/domain/jobs.js';
 import { monthPeriod } from '../../src/domain/periods.js';
 import type { JobDeps } from '../../src/jobs/context.js';
@@ -25,7 +26,7 @@ export function jobWorld() {
     set(at: Date | string) {
       w.clock = new Date(at);
     },
-    get db() {
+    get db(): Db {
       return w.t.db;
     },
     user(userId: string, orgAdmin = false) {
