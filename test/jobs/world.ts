@@ -5,7 +5,7 @@ import { DEFAULT_ROTATION } from '../../src/domain/jobs.js';
 import { monthPeriod } from '../../src/domain/periods.js';
 import type { JobDeps } from '../../src/jobs/context.js';
 import { createLogger } from '../../src/logger.js';
-import { createServices, slackActor, type Services } from '../../src/services/index.js';
+import { createServices, slackActor, type Actor, type Services } from '../../src/services/index.js';
 import { orgLimitId, projectLimitId } from '../../src/services/limits.js';
 import { RecordingNotifier } from '../../src/services/notifier.js';
 import { orgForTeam } from '../../src/services/orgs.js';
@@ -29,7 +29,7 @@ export function jobWorld() {
     get db(): Db {
       return w.t.db;
     },
-    user(userId: string, orgAdmin = false) {
+    user(userId: string, orgAdmin = false): Actor {
       return slackActor(w.orgId, userId, orgAdmin);
     },
     /** Job deps around a fresh recording notifier (one "process"). */
@@ -47,7 +47,7 @@ export function jobWorld() {
       } as JobDeps & { notifier: RecordingNotifier };
     },
     /** Sets the month-to-date spend of a project's (or the org's) budget. */
-    async spend(projectId: string | null, micros: bigint, at = w.clock) {
+    async spend(projectId: string | null, micros: bigint, at: Date = w.clock): Promise<void> {
       const limitId = projectId ? projectLimitId(projectId) : orgLimitId(w.orgId);
       const period = monthPeriod(at, TZ).key;
       await w.db.budget.upsert({
@@ -57,7 +57,7 @@ export function jobWorld() {
       });
     },
     /** A rollup row as the gateway writes it. */
-    async usage(row: { day: string; projectId: string; keyId: string; model?: string; requests?: number; cost?: bigint; input?: number; output?: number; err429?: number; err5xx?: number }) {
+    async usage(row: { day: string; projectId: string; keyId: string; model?: string; requests?: number; cost?: bigint; input?: number; output?: number; err429?: number; err5xx?: number }): Promise<void> {
       await w.db.usageDaily.create({
         data: {
           day: row.day, keyId: row.keyId, model: row.model ?? MODEL, orgId: w.orgId, projectId: row.projectId,
