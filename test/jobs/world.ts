@@ -17,57 +17,60 @@ export const T0 = new Date('2026-11-26T10:00:00.000Z');
 export const TZ = 'Europe/Berlin';
 export const MODEL = 'claude-sonnet-4-6';
 
-export function jobWorld() {
-  const w = {
-    t: undefined as unknown as TestDatabase,
-    s: undefined as unknown as Services,
-    orgId: '',
-    clock: new Date(T0),
-    set(at: Date | string) {
-      w.clock = new Date(at);
-    },
-    get db(): Db {
-      return w.t.db;
-    },
-    user(userId: string, orgAdmin = false): Actor {
-      return slackActor(w.orgId, userId, orgAdmin);
-    },
-    /** Job deps around a fresh recording notifier (one "process"). */
-    deps(over: Partial<JobDeps> = {}): JobDeps & { notifier: RecordingNotifier } {
-      return {
-        services: w.s,
-        notifier: new RecordingNotifier(),
-        slackClient: null,
-        admins: ['UORG'],
-        instanceId: `test-${Math.random().toString(36).slice(2, 8)}`,
-        rotation: DEFAULT_ROTATION,
-        digestCron: '0 9 * * 1',
-        jitter: () => 0.5,
-        ...over,
-      } as JobDeps & { notifier: RecordingNotifier };
-    },
-    /** Sets the month-to-date spend of a project's (or the org's) budget. */
-    async spend(projectId: string | null, micros: bigint, at: Date = w.clock): Promise<void> {
-      const limitId = projectId ? projectLimitId(projectId) : orgLimitId(w.orgId);
-      const period = monthPeriod(at, TZ).key;
-      await w.db.budget.upsert({
-        where: { limitId_period: { limitId, period } },
-        create: { limitId, period, spentMicros: micros, updatedAt: at },
-        update: { spentMicros: micros, updatedAt: at },
-      });
-    },
-    /** A rollup row as the gateway writes it. */
-    async usage(row: { day: string; projectId: string; keyId: string; model?: string; requests?: number; cost?: bigint; input?: number; output?: number; err429?: number; err5xx?: number }): Promise<void> {
-      await w.db.usageDaily.create({
-        data: {
-          day: row.day, keyId: row.keyId, model: row.model ?? MODEL, orgId: w.orgId, projectId: row.projectId,
-          requests: row.requests ?? 1, errors: (row.err429 ?? 0) + (row.err5xx ?? 0),
-          inputTokens: BigInt(row.input ?? 100), outputTokens: BigInt(row.output ?? 50),
-          costMicros: row.cost ?? 0n, err429: row.err429 ?? 0, err5xx: row.err5xx ?? 0, latencyMsSum: BigInt((row.requests ?? 1) * 400),
-        },
-      });
-    },
-  };
+export class JobWorld {
+  t = undefined as unknown as TestDatabase;
+  s = undefined as unknown as Services;
+  orgId = '';
+  clock = new Date(T0);
+  set(at: Date | string): void {
+    this.clock = new Date(at);
+  }
+  get db(): Db {
+    return this.t.db;
+  }
+  user(userId: string, orgAdmin = false): Actor {
+    return slackActor(this.orgId, userId, orgAdmin);
+  }
+  /** Job deps around a fresh recording notifier (one "process"). */
+  deps(over: Partial<JobDeps> = {}): JobDeps & { notifier: RecordingNotifier } {
+    return {
+      services: this.s,
+      notifier: new RecordingNotifier(),
+      slackClient: null,
+      admins: ['UORG'],
+      instanceId: `test-${Math.random().toString(36).slice(2, 8)}`,
+      rotation: DEFAULT_ROTATION,
+      digestCron: '0 9 * * 1',
+      jitter: () => 0.5,
+      ...over,
+    } as JobDeps & { notifier: RecordingNotifier };
+  }
+  /** Sets the month-to-date spend of a project's (or the org's) budget. */
+  async spend(projectId: string | null, micros: bigint, at: Date = this.clock): Promise<void> {
+    const limitId = projectId ? projectLimitId(projectId) : orgLimitId(this.orgId);
+    const period = monthPeriod(at, TZ).key;
+    await this.db.budget.upsert({
+      where: { limitId_period: { limitId, period } },
+      create: { limitId, period, spentMicros: micros, updatedAt: at },
+      update: { spentMicros: micros, updatedAt: at },
+    });
+  }
+  /** A rollup row as the gateway writes it. */
+  async usage(row: { day: string; projectId: string; keyId: string; model?: string; requests?: number; cost?: bigint; input?: number; output?: number; err429?: number; err5xx?: number }): Promise<void> {
+    await this.db.usageDaily.create({
+      data: {
+        day: row.day, keyId: row.keyId, model: row.model ?? MODEL, orgId: this.orgId, projectId: row.projectId,
+        requests: row.requests ?? 1, errors: (row.err429 ?? 0) + (row.err5xx ?? 0),
+        inputTokens: BigInt(row.input ?? 100), outputTokens: BigInt(row.output ?? 50),
+        costMicros: row.cost ?? 0n, err429: row.err429 ?? 0, err5xx: row.err5xx ?? 0, latencyMsSum: BigInt((row.requests ?? 1) * 400),
+      },
+    });
+  }
+}
+
+/** One fresh database per test file, services on a controllable clock (Europe/Berlin). */
+export function jobWorld(): JobWorld {
+  const w = new JobWorld();
   beforeAll(async () => {
     w.t = await freshDatabase();
     w.s = createServices({ db: w.t.db, secret: SERVER_SECRET, logger: createLogger('silent'), now: () => w.clock, timezone: TZ });
@@ -78,7 +81,7 @@ export function jobWorld() {
 }
 
 /** A project with an Admin (UADM), a Developer (UDEV, key owner) and a key; alerts channel C_ALERTS. */
-export async function seedProject(w: ReturnType<typeof jobWorld>, name: string, channel: string | null = 'CALERTS') {
+export async function seedProject(w: JobWorld, name: string, channel: string | null = 'CALERTS') {
   const boss = w.user('UBOSS', true);
   await w.s.projects.create(boss, name);
   await w.s.projects.addMember(boss, name, 'UADM', 'admin');
