@@ -8,7 +8,8 @@ import { createGateway } from './gateway/index.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { createServices } from './services/index.js';
-import { createSlackApp, expireRevealButtons, type SlackApp } from './slack/app.js';
+import { startScheduler } from './jobs/index.js';
+import { createSlackApp, type SlackApp } from './slack/app.js';
 
 function readConfig(env: NodeJS.ProcessEnv): Config {
   try {
@@ -86,13 +87,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     await slack.start().catch((error: unknown) => logger.error({ err: error }, 'Slack start failed; continuing without it'));
   }
 
-  // Replace expired one-time Reveal buttons (the scheduler adds the rest of the jobs).
-  const revealSweep = slack
-    ? setInterval(() => {
-        expireRevealButtons(services, slack!.client).catch((error: unknown) => logger.warn({ err: error }, 'reveal sweep failed'));
-      }, 60_000)
-    : null;
-  revealSweep?.unref();
+  // Alerts, expiry, Reveal-button expiry, digests, reminders, statements: exactly once across
+  // replicas through JobRun claims; jobs that need Slack skip (debug log) when it is not configured.
+  const scheduler = startScheduler({ config, services, slackClient: slack?.client ?? null });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -104,7 +101,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       process.exit(1);
     }, 30_000);
     force.unref();
-    if (revealSweep) clearInterval(revealSweep);
+    await scheduler.stop().catch((error: unknown) => logger.error({ err: error }, 'scheduler stop failed'));
     try {
       // Stop accepting, let in-flight gateway requests finish, flush usage, return budget leases.
       const closing = Promise.all([closeServer(server), gatewayServer ? closeServer(gatewayServer) : undefined]);

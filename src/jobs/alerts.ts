@@ -133,7 +133,7 @@ async function deliverOne(now: Date, deps: JobDeps, row: AlertRow): Promise<stri
     const channel = row.channelId ?? (await channelFor(deps, row.orgId, row.projectId, limit?.channelId));
     const attempts = row.channelAttempts + 1;
     const o = !deps.notifier
-      ? { status: 'skipped' as const, error: 'Slack is not configured' }
+      ? { status: 'skipped' as const, error: 'no Slack bot token' }
       : !channel
         ? { status: 'skipped' as const, error: 'no alert channel set (/limits set … channel=#channel or /project channel)' }
         : await slackAttempt(deps, () => deps.notifier!.post(channel, limitAlertMessage(payload)), attempts, jitter, {
@@ -148,7 +148,7 @@ async function deliverOne(now: Date, deps: JobDeps, row: AlertRow): Promise<stri
     const done = new Set(JSON.parse(row.adminsDone) as string[]);
     const attempts = row.adminsAttempts + 1;
     let o: Outcome = { status: 'sent' };
-    if (!deps.notifier) o = { status: 'skipped', error: 'Slack is not configured' };
+    if (!deps.notifier) o = { status: 'skipped', error: 'no Slack bot token' };
     else {
       for (const admin of await adminsOf(deps, row.orgId, row.projectId)) {
         if (done.has(admin)) continue;

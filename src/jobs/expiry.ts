@@ -70,8 +70,8 @@ export async function runExpiry(now: Date, deps: JobDeps): Promise<JobResult> {
 /** Expired one-time Reveal buttons are erased and replaced (src/slack/delivery.ts). */
 export async function runRevealExpiry(_now: Date, deps: JobDeps): Promise<JobResult> {
   if (!deps.slackClient) {
-    logOf(deps).debug('reveal expiry skipped: Slack is not configured');
-    return { lines: ['skipped: Slack is not configured'] };
+    logOf(deps).debug('reveal expiry skipped: no Slack bot token');
+    return { lines: [] };
   }
   if (deps.dryRun) {
     const n = await dbOf(deps).pendingSecret.count({ where: { erasedAt: null, expiresAt: { lte: _now } } });

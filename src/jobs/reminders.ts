@@ -12,8 +12,8 @@ const DAY = 86_400_000;
 
 export async function runReminders(now: Date, deps: JobDeps): Promise<JobResult> {
   if (!deps.notifier) {
-    logOf(deps).debug('rotation reminders skipped: Slack is not configured');
-    return { lines: ['skipped: Slack is not configured'] };
+    logOf(deps).debug('rotation reminders skipped: no Slack bot token');
+    return { lines: [] };
   }
   const db = dbOf(deps);
   const policy = deps.rotation;
