@@ -4,6 +4,7 @@ import { KeyService } from './keys.js';
 import { LimitService } from './limits.js';
 import { PendingSecretService } from './pending-secrets.js';
 import { ProjectService } from './projects.js';
+import { ReviewService } from './reviews.js';
 import { UsageReportService } from './reports.js';
 import type { TotpService } from './totp.js';
 import { createTotpService } from './twofactor-repo.js';
@@ -16,6 +17,7 @@ export interface Services {
   limits: LimitService;
   totp: TotpService;
   approvals: ApprovalService;
+  reviews: ReviewService;
   reports: UsageReportService;
 }
 
@@ -29,6 +31,7 @@ export function createServices(deps: ServiceDeps): Services {
     keys,
     totp,
     approvals: new ApprovalService(deps, projects, keys, totp),
+    reviews: new ReviewService(deps, projects, keys, totp),
     pendingSecrets: new PendingSecretService(deps),
     limits: new LimitService(deps, projects),
     reports: new UsageReportService(deps, projects),

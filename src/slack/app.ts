@@ -20,6 +20,7 @@ import { registerProjectCommand } from './handlers/project.js';
 import { registerReveal } from './handlers/reveal.js';
 import { registerApprovals } from './handlers/approvals.js';
 import { registerStepUp } from './stepup.js';
+import { registerReviews } from './handlers/reviews.js';
 
 export { expireRevealButtons } from './delivery.js';
 
@@ -117,6 +118,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   registerHome(app, deps);
   registerApprovals(app, deps);
   registerStepUp(app, deps);
+  registerReviews(app, deps);
   app.error(async (error) => {
     logger.error({ error: describeError(error) }, 'unhandled Slack error');
   });
