@@ -11,12 +11,13 @@ import { runCleanup } from './cleanup.js';
 import { dbOf, logOf, tzOf, type JobDeps, type JobFn, type JobResult } from './context.js';
 import { runDigest } from './digest.js';
 import { runExpiry, runRevealExpiry } from './expiry.js';
+import { runApprovalExpiry, runQuarterlyReview, runReviewReminders } from './governance.js';
 import { runReminders } from './reminders.js';
 import { claimSlot, finishSlot, lastClaimed } from './runs.js';
 import { runStatements } from './statements.js';
 
 /** Names accepted by `/keyward run <job>` and `keyward run <job>`. */
-export const JOB_NAMES = ['alerts', 'expiry', 'reveal', 'digest', 'reminders', 'statements', 'cleanup'] as const;
+export const JOB_NAMES = ['alerts', 'expiry', 'reveal', 'digest', 'reminders', 'statements', 'cleanup', 'approvals', 'review-start', 'review-reminders'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 export interface JobEntry {
@@ -33,6 +34,10 @@ export function jobTable(deps: Pick<JobDeps, 'digestCron'>): Record<JobName, Job
     reminders: { def: JOBS.rotationReminders, fn: runReminders },
     statements: { def: JOBS.statement, fn: runStatements },
     cleanup: { def: { name: 'cleanup', cron: '17 3 * * *', timeoutMs: 30 * 60_000, catchUp: true }, fn: runCleanup },
+    // Issue 5: key request expiry; quarterly review start (00:05 daily, the (org, quarter) slot runs once); review reminders.
+    approvals: { def: { name: 'approval-expiry', cron: '* * * * *', timeoutMs: 5 * 60_000, catchUp: false }, fn: runApprovalExpiry },
+    'review-start': { def: { name: 'review-start', cron: '5 0 * * *', timeoutMs: 30 * 60_000, catchUp: true }, fn: runQuarterlyReview },
+    'review-reminders': { def: { name: 'review-reminders', cron: '0 9 * * *', timeoutMs: 30 * 60_000, catchUp: true }, fn: runReviewReminders },
   };
 }
 
