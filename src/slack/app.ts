@@ -21,6 +21,9 @@ import { registerReveal } from './handlers/reveal.js';
 import { registerApprovals } from './handlers/approvals.js';
 import { registerStepUp } from './stepup.js';
 import { registerReviews } from './handlers/reviews.js';
+import { registerLimits } from './handlers/limits.js';
+import { configureJobRun } from './handlers/run.js';
+import { registerUsage } from './handlers/usage.js';
 
 export { expireRevealButtons } from './delivery.js';
 
@@ -119,6 +122,9 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   registerApprovals(app, deps);
   registerStepUp(app, deps);
   registerReviews(app, deps);
+  registerLimits(app, deps);
+  registerUsage(app, deps);
+  configureJobRun(deps, config);
   app.error(async (error) => {
     logger.error({ error: describeError(error) }, 'unhandled Slack error');
   });

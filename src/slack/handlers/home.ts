@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import { actorFor, describeError, type SlackDeps } from '../context.js';
 import { homeView } from '../views/home.js';
+import { homeUsageBlocks } from '../views/home-usage.js';
 
 export function registerHome(app: App, deps: SlackDeps) {
   app.event('app_home_opened', async ({ event, body, client }) => {
@@ -15,6 +16,9 @@ export function registerHome(app: App, deps: SlackDeps) {
         projects,
         myKeys: keys.filter((k) => k.ownerId === event.user),
       });
+      // Usage section (this month, limits, keys due) in whatever room the 100-block tab has left.
+      const usage = await deps.services.reports.home(actor);
+      view.blocks.push(...homeUsageBlocks({ ...usage, maxBlocks: 100 - view.blocks.length }));
       await client.views.publish({ user_id: event.user, view });
     } catch (error) {
       deps.logger.error({ error: describeError(error) }, 'app home failed');

@@ -45,6 +45,11 @@ export const keywardHelp = (): Message => ({
     section('Organise work in *projects*; members are *Admin*, *Developer* or *Viewer*. Org admins create and archive projects.'),
     section(`*Projects*\n${PROJECT.join('\n')}`),
     section(`*Keys*\n${KEYS.join('\n')}`),
+    section(
+      '*Usage and limits*\n`/usage [project|org] [day|week|month|quarter] [--chart]` · `/usage statement <project> <YYYY-MM>`\n' +
+        '`/limits [project|org]` · `/limits set <project|org> hard=<usd> soft=<usd> thresholds=50,75,90,100 channel=#channel notify=channel,admins,webhook` · `/limits edit <project>`\n' +
+        '`/keyward run <alerts|expiry|reveal|digest|reminders|statements|cleanup> [--dry-run]` — run a scheduled job now _(org admins)_',
+    ),
     context(`Examples: ${PROJECT_EXAMPLES} · ${KEYS_EXAMPLES}`),
     context(SECRETS),
   ],
