@@ -28,6 +28,8 @@ export const FLAG_KINDS = {
   limit: 'string',
   actor: 'string',
   admin: 'string',
+  due: 'string',
+  unreviewed: 'string',
 } as const;
 export type FlagName = keyof typeof FLAG_KINDS;
 export type Flags = Partial<Record<FlagName, string | true>>;

@@ -11,12 +11,13 @@ import { tokenize, UsageError, type FlagName, type Flags } from './args.js';
 import { adminCommands } from './commands/admin.js';
 import { keyCommands } from './commands/keys.js';
 import { projectCommands } from './commands/projects.js';
+import { governanceCommands } from './commands/reviews.js';
 import { safeUrl, doctorCommand } from './doctor.js';
 import { cliText } from './format.js';
 import { commandHelp, groupHelp, overview } from './help.js';
 import type { BaseCtx, Command, Ctx, Out } from './spec.js';
 
-export const COMMANDS: Command[] = [...projectCommands, ...keyCommands, ...adminCommands, doctorCommand];
+export const COMMANDS: Command[] = [...projectCommands, ...keyCommands, ...adminCommands, ...governanceCommands, doctorCommand];
 const GROUPS = new Set(COMMANDS.filter((c) => c.path.length === 2).map((c) => c.path[0]));
 
 export interface CliIo {
