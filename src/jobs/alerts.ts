@@ -36,10 +36,8 @@ export async function evaluate(now: Date, deps: JobDeps): Promise<string[]> {
   const limits = await db.limit.findMany({ where: { OR: [{ hardMicros: { not: null } }, { softMicros: { not: null } }] } });
   if (limits.length === 0) return [];
   const ids = limits.map((l) => l.id);
-  const [budgets, existing] = await Promise.all([
-    db.budget.findMany({ where: { period: period.key, limitId: { in: ids } } }),
-    db.alert.findMany({ where: { period: period.key, limitId: { in: ids } }, select: { limitId: true, eventKey: true } }),
-  ]);
+  const budgets = await db.budget.findMany({ where: { period: period.key, limitId: { in: ids } } });
+  const existing = await db.alert.findMany({ where: { period: period.key, limitId: { in: ids } }, select: { limitId: true, eventKey: true } });
   const spent = new Map(budgets.map((b) => [b.limitId, b.spentMicros]));
   const have = new Set(existing.map((a) => `${a.limitId}|${a.eventKey}`));
   const lines: string[] = [];
