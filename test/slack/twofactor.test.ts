@@ -109,4 +109,18 @@ describe('KEYWARD_REQUIRE_2FA=true', () => {
     expect(String((await h.waitForResponse(responseUrl)).text)).toContain('Archived');
     expect((await h.t.db.project.findFirstOrThrow({ where: { name: 'delta' } })).archivedAt).not.toBeNull();
   });
+
+  it('changing limits asks for a code; a wrong one changes nothing', async () => {
+    h.advance(31_000);
+    const { triggerId, responseUrl } = await h.command('/limits', 'set org hard=100', U.org);
+    const open = await h.waitForCall('views.open', 0, (c) => c.body.trigger_id === triggerId);
+    const view = open.body.view as Record<string, unknown>;
+    const good = await code(h, U.org);
+    const bad = await h.interact(viewSubmission(U.org, view, 'VLIM1', { totp: { value: { type: 'plain_text_input', value: wrongOf(good) } } }));
+    expect(bad.text).toContain('errors');
+    expect(await h.t.db.limit.count()).toBe(0);
+    await h.interact(viewSubmission(U.org, view, 'VLIM2', { totp: { value: { type: 'plain_text_input', value: good } } }));
+    expect(String((await h.waitForResponse(responseUrl)).text)).toContain('Saved');
+    expect(await h.t.db.limit.count()).toBe(1);
+  });
 });

@@ -6,9 +6,16 @@ import { parseLimitSettings } from '../../domain/limit-settings.js';
 import type { Actor } from '../../services/index.js';
 import { actorFor, explain, reply, replyTo, type SlackDeps } from '../context.js';
 import { clip, tokenize } from '../parse.js';
-import { note, type Message } from '../views/common.js';
+import { esc, note, type Message } from '../views/common.js';
 import { limitDetail, limitList, limitsEditModal, limitsHelp, LIMITS_EDIT_CALLBACK } from '../views/limits.js';
 import { decodeMeta } from '../views/modals.js';
+import { guardSensitive, sensitiveAction, stepUpErrors, stepUpNeed, withCodeField } from '../stepup.js';
+
+// Changing limits needs a TOTP step-up from enrolled users (stepup.ts).
+sensitiveAction('limits.set', async ({ deps, actor }, a) => {
+  const v = await deps.services.limits.set(actor, a.target!, JSON.parse(a.words ?? '[]') as string[]);
+  return { ...limitDetail(v), text: `Saved. ${limitDetail(v).text}` };
+});
 
 async function limitsCommand(deps: SlackDeps, actor: Actor, tokens: string[]): Promise<Message> {
   const limits = deps.services.limits;
@@ -72,10 +79,19 @@ export function registerLimits(app: App, deps: SlackDeps) {
         else {
           await deps.services.projects.require(actor, name, 'limits.manage');
           const view = await deps.services.limits.show(actor, name);
-          await client.views.open({ trigger_id: command.trigger_id, view: limitsEditModal(view, JSON.stringify({ r: command.response_url, p: view.name })) });
+          const modal = withCodeField(limitsEditModal(view, JSON.stringify({ r: command.response_url, p: view.name })), await stepUpNeed(deps, actor));
+          await client.views.open({ trigger_id: command.trigger_id, view: modal });
           return;
         }
-      } else message = await limitsCommand(deps, actor, tokens);
+      } else {
+        const [sub, target, ...words] = tokens;
+        if (sub?.toLowerCase() === 'set' && target) {
+          await deps.services.projects.require(actor, target, 'limits.manage').catch((e) => { if (target.toLowerCase() !== 'org') throw e; });
+          const g = { kind: 'limits.set', args: { target, words: JSON.stringify(words) }, title: 'Change limits', text: `Change the limits of *${esc(clip(target))}*: \`${esc(clip(words.join(' '), 200))}\`?`, triggerId: command.trigger_id, responseUrl: command.response_url };
+          if (await guardSensitive(deps, client, actor, g)) return;
+        }
+        message = await limitsCommand(deps, actor, tokens);
+      }
     } catch (error) {
       message = explain(error, deps.logger, '/limits');
     }
@@ -85,6 +101,12 @@ export function registerLimits(app: App, deps: SlackDeps) {
   app.view(LIMITS_EDIT_CALLBACK, async ({ ack, body, view, client }) => {
     const parsed = settingsFromModal(view.state.values as Values);
     if (parsed.errors) return void (await ack({ response_action: 'errors', errors: parsed.errors }));
+    try {
+      const refused = await stepUpErrors(deps, await actorFor(deps, client, body.team?.id ?? undefined, body.user.id), view.state.values as never, 'limits.set');
+      if (refused) return void (await ack(refused));
+    } catch (error) {
+      deps.logger.warn({ err: (error as Error).message }, 'limits step-up check failed');
+    }
     await ack();
     const meta = decodeMeta(view.private_metadata) as { r?: string; p?: string };
     let message: Message;

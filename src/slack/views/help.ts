@@ -9,6 +9,7 @@ const PROJECT = [
   '`/project remove <name> @user` — remove a member _(project Admins)_',
   '`/project channel <name> #channel` — where alerts go _(project Admins)_',
   '`/project archive <name>` — archive and revoke its keys _(org admins)_',
+  '`/project policy <name> approval=none|prod|always` — which Developer keys need an Admin’s approval (default prod) _(project Admins)_',
 ];
 const PROJECT_EXAMPLES = '`/project create support-bot "Claude for the support inbox"` · `/project add support-bot @alice developer`';
 
@@ -16,6 +17,7 @@ const KEYS = [
   '`/keys create` — opens a form',
   '`/keys create <project> <name...> [--scope full|inference|read-only] [--env dev|staging|prod] [--expires <N>d] [--rpm <N>]`',
   '`/keys list [project]` — active keys you can see',
+  '`/keys requests` — pending key requests (approve or deny from the DM); add `--reason "..."` to a create that needs approval',
   '`/keys show <key-id>` — details of one key',
   '`/keys revoke <key-id>` — asks to confirm, with an optional reason',
   '`/keys rotate <key-id> [--grace <N>h]` — new secret, same key; the old one works for the grace period (default 24h)',
@@ -48,6 +50,8 @@ export const keywardHelp = (): Message => ({
     section(
       '*Usage and limits*\n`/usage [project|org] [day|week|month|quarter] [--chart]` · `/usage statement <project> <YYYY-MM>`\n' +
         '`/limits [project|org]` · `/limits set <project|org> hard=<usd> soft=<usd> thresholds=50,75,90,100 channel=#channel notify=channel,admins,webhook` · `/limits edit <project>`\n' +
+        '`/keyward 2fa enroll|verify <code>|disable <code>|status` · `/keyward 2fa reset @user` _(org admins)_ — two-factor for sensitive actions\n' +
+        '`/keyward review start [--due <N>d]|status|close --unreviewed keep|revoke` — access reviews · `/keyward audit [project] [--since 7d] [--actor @user] [--csv]`\n' +
         '`/keyward run <alerts|expiry|reveal|digest|reminders|statements|cleanup> [--dry-run]` — run a scheduled job now _(org admins)_',
     ),
     context(`Examples: ${PROJECT_EXAMPLES} · ${KEYS_EXAMPLES}`),
