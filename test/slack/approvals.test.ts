@@ -121,6 +121,12 @@ describe('key approval flow (Slack)', () => {
     const list = await h.ask('/keys', 'requests', U.admin);
     expect(JSON.stringify(list.body)).toContain(b.id);
     expect(JSON.stringify(list.body)).not.toContain(a.id);
+    // App Home shows them too (to the approver, not to an unrelated Developer).
+    const from = h.calls.length;
+    expect(await h.event({ type: 'app_home_opened', user: U.admin, tab: 'home', channel: 'DHOME' })).toBe(200);
+    const home = await h.waitForCall('views.publish', from);
+    expect(JSON.stringify(home.body.view)).toContain('Pending key requests');
+    expect(JSON.stringify(home.body.view)).toContain(b.id);
   });
 
   it('expiry after the TTL: requester told, approver copies updated, approving then refused', async () => {

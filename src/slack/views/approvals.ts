@@ -169,3 +169,11 @@ export function requestList(requests: readonly ApprovalRequest[]): Message {
   if (shown < requests.length) out.push(context(`…and ${requests.length - shown} more not shown.`));
   return fitMessage(`Pending key requests: ${requests.length}`, out);
 }
+
+/** App Home section: pending requests the reader can decide or made (empty when none). */
+export function homeRequestBlocks(requests: readonly ApprovalRequest[], maxBlocks: number): Block[] {
+  if (!requests.length || maxBlocks < 3) return [];
+  const list = requestList(requests).blocks!.slice(1);
+  const room = Math.min(list.length, maxBlocks - 2);
+  return [{ type: 'divider' }, header(`Pending key requests (${requests.length})`), ...list.slice(0, room)];
+}
