@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, usingPostgres, type TestDatabase } from './helpers/db.js';
+import { createRequire } from 'node:module';
 import { migrate } from '../src/db/migrate.js';
 
 describe(`database (${usingPostgres() ? 'postgres' : 'sqlite'})`, () => {
@@ -24,5 +25,13 @@ describe(`database (${usingPostgres() ? 'postgres' : 'sqlite'})`, () => {
     const p = await t.db.project.findUniqueOrThrow({ where: { orgId_name: { orgId: 'org_1', name: 'demo' } } });
     expect(p.createdAt.toISOString()).toBe(now.toISOString());
     expect(p.approvalPolicy).toBe('prod');
+  });
+});
+
+describe('one SQLite library per process', () => {
+  it('Prisma\'s adapter and the migrator load the same better-sqlite3 (two copies break each other\'s file locks)', () => {
+    const require = createRequire(import.meta.url);
+    const adapterRequire = createRequire(require.resolve('@prisma/adapter-better-sqlite3'));
+    expect(adapterRequire.resolve('better-sqlite3')).toBe(require.resolve('better-sqlite3'));
   });
 });
