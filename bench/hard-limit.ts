@@ -44,7 +44,7 @@ try {
     });
   });
   const keySecret = await provisionKey(url, SECRET, 'full');
-  const database = openDatabase(url);
+  const database = await openDatabase(url);
   const logger = createLogger('silent');
   const services = createServices({ db: database.db, secret: SECRET, logger });
   const orgId = await orgForCli(database.db, new Date());

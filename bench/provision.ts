@@ -7,7 +7,7 @@ import { orgForCli } from '../src/services/orgs.js';
 
 export async function provisionKey(databaseUrl: string, secret: string, scope: 'inference' | 'full' = 'inference') {
   await migrate(databaseUrl);
-  const database = openDatabase(databaseUrl);
+  const database = await openDatabase(databaseUrl);
   try {
     const services = createServices({ db: database.db, secret, logger: createLogger('silent') });
     const orgId = await orgForCli(database.db, new Date());

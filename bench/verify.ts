@@ -18,7 +18,7 @@ const url = `file:${path.join(dir, 'verify.db')}`;
 try {
   const good = await provisionKey(url, SECRET);
   const bad = newSecret();
-  const database = openDatabase(url);
+  const database = await openDatabase(url);
   const cache = new KeyCache(database.db, createLogger('silent'), Date.now);
   await cache.load(hashSecret(SECRET, good));
   await cache.load(hashSecret(SECRET, bad)); // remembered as unknown

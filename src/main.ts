@@ -48,7 +48,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   }
 
   const applied = await migrate(config.databaseUrl);
-  const database = openDatabase(config.databaseUrl);
+  const database = await openDatabase(config.databaseUrl);
   logger.info({ provider: database.provider, migrationsApplied: applied.length }, 'database ready');
   const services = createServices({
     db: database.db, secret: config.secret, logger, timezone: config.timezone,

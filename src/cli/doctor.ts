@@ -55,7 +55,7 @@ async function checkDatabase(config: Config): Promise<Check> {
     return { name: 'database', status: 'fail', message: `no database at ${sqlitePath(url)} yet: run \`keyward migrate\` (npm start does it too)` };
   }
   const expected = readdirSync(path.join(MIGRATIONS, provider, 'migrations')).filter((d) => /^\d{14}_/.test(d)).sort();
-  const database = openDatabase(url);
+  const database = await openDatabase(url);
   try {
     await withTimeout(database.db.$queryRawUnsafe('SELECT 1'));
     let applied: string[] = [];

@@ -141,7 +141,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       fail(`cannot open the database at ${safeUrl(config.databaseUrl)}: ${oneLine(error)}. \`keyward doctor\` checks the setup.`);
       return EXIT.refused;
     }
-    const database = openDatabase(config.databaseUrl);
+    const database = await openDatabase(config.databaseUrl);
     try {
       const { db } = database;
       if (command.needs === 'db') return await run({ ...base, config, db } as BaseCtx);

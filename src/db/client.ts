@@ -1,7 +1,4 @@
-import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
-import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
-import { PrismaClient as PostgresClient } from './generated/postgres/client.js';
+import type { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
 import { isPostgresUrl } from '../config/index.js';
 import { sqlitePath } from './migrate.js';
 
@@ -19,15 +16,24 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function openDatabase(databaseUrl: string): Database {
+/** Loads only the chosen provider's client and driver: the other would cost memory for nothing. */
+export async function openDatabase(databaseUrl: string): Promise<Database> {
   if (isPostgresUrl(databaseUrl)) {
+    const [{ PrismaPg }, { PrismaClient }] = await Promise.all([
+      import('@prisma/adapter-pg'),
+      import('./generated/postgres/client.js'),
+    ]);
     const adapter = new PrismaPg({ connectionString: databaseUrl, max: 10 });
-    const db = new PostgresClient({ adapter }) as unknown as Db;
+    const db = new PrismaClient({ adapter }) as unknown as Db;
     return { db, provider: 'postgres', close: () => db.$disconnect() };
   }
+  const [{ PrismaBetterSQLite3 }, { PrismaClient }] = await Promise.all([
+    import('@prisma/adapter-better-sqlite3'),
+    import('./generated/sqlite/client.js'),
+  ]);
   // WAL (set by the migrator) + a busy timeout let the CLI write while the server runs.
   const adapter = new PrismaBetterSQLite3({ url: sqlitePath(databaseUrl), timeout: 10_000 });
-  const db = new SqliteClient({ adapter });
+  const db = new PrismaClient({ adapter });
   return { db, provider: 'sqlite', close: () => db.$disconnect() };
 }
 

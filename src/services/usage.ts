@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
-import { Prisma } from '../db/generated/sqlite/client.js';
+import { join as sqlJoin, sqltag as sql } from '@prisma/client/runtime/client';
 import type { TokenUsage } from '../domain/pricing.js';
 import { PeriodCache, periodDayRange, type Period } from '../domain/periods.js';
 import { newId } from '../domain/random.js';
@@ -157,13 +157,13 @@ export class UsageWriter {
     await this.db.$transaction(async (tx) => {
       // One multi-row INSERT per chunk: Prisma's createMany costs far more CPU per row on the hot process.
       for (let i = 0; i < batch.length; i += EVENT_CHUNK) {
-        const rows = batch.slice(i, i + EVENT_CHUNK).map((r) => Prisma.sql`(${newId('use')}, ${r.orgId}, ${r.projectId},
+        const rows = batch.slice(i, i + EVENT_CHUNK).map((r) => sql`(${newId('use')}, ${r.orgId}, ${r.projectId},
           ${r.keyId}, ${r.model}, ${r.status}, ${r.errorClass}, ${r.stream}, ${r.usage.input}, ${r.usage.output},
           ${r.usage.cacheRead}, ${r.usage.cacheWrite}, ${BigInt(r.costMicros)}, ${Math.round(r.latencyMs)},
           ${Math.round(r.overheadUs)}, ${r.at})`);
         await tx.$executeRaw`INSERT INTO "UsageEvent" ("id", "orgId", "projectId", "keyId", "model", "status", "errorClass",
           "stream", "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "costMicros", "latencyMs",
-          "overheadUs", "createdAt") VALUES ${Prisma.join(rows)}`;
+          "overheadUs", "createdAt") VALUES ${sqlJoin(rows)}`;
       }
       // INSERT .. ON CONFLICT .. DO UPDATE is the same SQL on SQLite and PostgreSQL and is race-free.
       for (const d of daily.values()) {

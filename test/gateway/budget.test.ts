@@ -162,12 +162,12 @@ describe(`two gateway instances share one budget (${usingPostgres() ? 'postgres'
   let up: MockUpstream;
   let a: GatewayServer;
   let b: GatewayServer;
-  let second: ReturnType<typeof openDatabase>;
+  let second: Awaited<ReturnType<typeof openDatabase>>;
   let w: World;
 
   beforeAll(async () => {
     t = await freshDatabase();
-    second = openDatabase(t.url);
+    second = await openDatabase(t.url);
     up = await startMockUpstream();
     a = await startGatewayServer(t, testConfig(up.url));
     b = await startGatewayServer(t, testConfig(up.url), { db: second.db });

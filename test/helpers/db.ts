@@ -29,7 +29,7 @@ export async function freshDatabase(): Promise<TestDatabase> {
     u.pathname = `/${name}`;
     const url = u.toString();
     await migrate(url);
-    const database = openDatabase(url);
+    const database = await openDatabase(url);
     return {
       ...database,
       url,
@@ -47,7 +47,7 @@ export async function freshDatabase(): Promise<TestDatabase> {
   const file = path.join(dir, 'keyward.db');
   const url = `file:${file}`;
   await migrate(url);
-  const database = openDatabase(url);
+  const database = await openDatabase(url);
   return {
     ...database,
     url,
