@@ -12,6 +12,7 @@ import { adminCommands } from './commands/admin.js';
 import { keyCommands } from './commands/keys.js';
 import { limitCommands } from './commands/limits.js';
 import { runCommand } from './commands/run.js';
+import { settingsCommands } from './commands/settings.js';
 import { usageCommands } from './commands/usage.js';
 import { projectCommands } from './commands/projects.js';
 import { governanceCommands } from './commands/reviews.js';
@@ -20,7 +21,7 @@ import { cliText } from './format.js';
 import { commandHelp, groupHelp, overview } from './help.js';
 import type { BaseCtx, Command, Ctx, Out } from './spec.js';
 
-export const COMMANDS: Command[] = [...projectCommands, ...keyCommands, ...adminCommands, ...governanceCommands, ...limitCommands, ...usageCommands, runCommand, doctorCommand];
+export const COMMANDS: Command[] = [...projectCommands, ...keyCommands, ...adminCommands, ...governanceCommands, ...limitCommands, ...usageCommands, ...settingsCommands, runCommand, doctorCommand];
 const GROUPS = new Set(COMMANDS.filter((c) => c.path.length === 2).map((c) => c.path[0]));
 
 export interface CliIo {

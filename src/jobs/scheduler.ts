@@ -9,7 +9,7 @@ import { dueSlot, JOBS, type JobDefinition } from '../domain/jobs.js';
 import { runAlerts } from './alerts.js';
 import { runCleanup } from './cleanup.js';
 import { dbOf, logOf, tzOf, type JobDeps, type JobFn, type JobResult } from './context.js';
-import { runDigest } from './digest.js';
+import { runDigest, runDueDigests } from './digest.js';
 import { runExpiry, runRevealExpiry } from './expiry.js';
 import { runApprovalExpiry, runQuarterlyReview, runReviewReminders } from './governance.js';
 import { runReminders } from './reminders.js';
@@ -22,7 +22,10 @@ export type JobName = (typeof JOB_NAMES)[number];
 
 export interface JobEntry {
   def: JobDefinition;
+  /** What a manual run (`/keyward run`) does. */
   fn: JobFn;
+  /** Ticks run this instead, without a slot claim of their own: it claims finer slots itself (per-org digest). */
+  scheduled?: JobFn;
 }
 
 export function jobTable(deps: Pick<JobDeps, 'digestCron'>): Record<JobName, JobEntry> {
@@ -30,7 +33,8 @@ export function jobTable(deps: Pick<JobDeps, 'digestCron'>): Record<JobName, Job
     alerts: { def: JOBS.alerts, fn: runAlerts },
     expiry: { def: JOBS.expiry, fn: runExpiry },
     reveal: { def: { name: 'reveal-expiry', cron: '* * * * *', timeoutMs: 5 * 60_000, catchUp: false }, fn: runRevealExpiry },
-    digest: { def: { ...JOBS.digest, cron: deps.digestCron }, fn: runDigest },
+    // Checked every minute: each org follows its own cron (default deps.digestCron) under (digest:<org>, slot) claims.
+    digest: { def: { ...JOBS.digest, cron: '* * * * *', timeoutMs: 5 * 60_000, catchUp: false }, fn: runDigest, scheduled: runDueDigests },
     reminders: { def: JOBS.rotationReminders, fn: runReminders },
     statements: { def: JOBS.statement, fn: runStatements },
     cleanup: { def: { name: 'cleanup', cron: '17 3 * * *', timeoutMs: 30 * 60_000, catchUp: true }, fn: runCleanup },
@@ -66,7 +70,8 @@ export class Scheduler {
 
   /** Runs the job's due slot if this process claims it. `catchUp` also considers an older missed slot. */
   async tick(name: JobName, now = this.clock(), opts: { catchUp?: boolean } = {}): Promise<TickOutcome> {
-    const { def, fn } = this.table[name];
+    const { def, fn, scheduled } = this.table[name];
+    if (scheduled) return this.dispatch(def, scheduled, now);
     const db = dbOf(this.deps);
     const slot = dueSlot(def, now, tzOf(this.deps), opts.catchUp ? await lastClaimed(db, def.name) : null);
     if (!slot) return { ran: false, reason: 'not due' };
@@ -82,6 +87,19 @@ export class Scheduler {
       log.error({ err: error }, 'job failed');
       await finishSlot(db, def.name, slot, this.deps.instanceId, this.clock(), { error: String(error) }).catch(() => {});
       return { ran: true, slot, error: String(error) };
+    }
+  }
+
+  /** A job that claims its own slots: reported as run when it did something. */
+  private async dispatch(def: JobDefinition, fn: JobFn, now: Date): Promise<TickOutcome> {
+    try {
+      const result = await fn(now, this.deps);
+      if (result.lines.length === 0) return { ran: false, reason: 'not due' };
+      logOf(this.deps).child({ job: def.name }).info({ lines: result.lines.slice(0, 20) }, 'job ran');
+      return { ran: true, slot: now, result };
+    } catch (error) {
+      logOf(this.deps).error({ err: error, job: def.name }, 'job failed');
+      return { ran: true, slot: now, error: String(error) };
     }
   }
 

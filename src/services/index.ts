@@ -6,6 +6,7 @@ import { PendingSecretService } from './pending-secrets.js';
 import { ProjectService } from './projects.js';
 import { ReviewService } from './reviews.js';
 import { UsageReportService } from './reports.js';
+import { SettingsService } from './settings.js';
 import type { TotpService } from './totp.js';
 import { createTotpService } from './twofactor-repo.js';
 
@@ -19,6 +20,7 @@ export interface Services {
   approvals: ApprovalService;
   reviews: ReviewService;
   reports: UsageReportService;
+  settings: SettingsService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -35,6 +37,7 @@ export function createServices(deps: ServiceDeps): Services {
     pendingSecrets: new PendingSecretService(deps),
     limits: new LimitService(deps, projects),
     reports: new UsageReportService(deps, projects),
+    settings: new SettingsService(deps, projects),
   };
 }
 

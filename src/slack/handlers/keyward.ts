@@ -7,6 +7,7 @@ import { runAudit } from './audit.js';
 import { runReview } from './reviews.js';
 import { runTwoFactor } from './twofactor.js';
 import { runJobCommand } from './run.js';
+import { runSettings } from './settings.js';
 
 export function registerKeywardCommand(app: App, deps: SlackDeps) {
   app.command('/keyward', async ({ command, ack, respond, client }) => {
@@ -16,6 +17,7 @@ export function registerKeywardCommand(app: App, deps: SlackDeps) {
       const [first, ...rest] = tokenize(command.text ?? '');
       const sub = (first ?? '').toLowerCase();
       if (sub === '' || sub === 'help') message = keywardHelp();
+      else if (sub === 'settings') message = await runSettings(deps, await actorFor(deps, client, command.team_id, command.user_id), rest);
       else if (sub === 'run') message = await runJobCommand(deps, client, await actorFor(deps, client, command.team_id, command.user_id), rest);
       else if (sub === '2fa' || sub === 'review' || sub === 'audit') {
         const actor = await actorFor(deps, client, command.team_id, command.user_id);

@@ -22,6 +22,9 @@ export function configureJobRun(deps: SlackDeps, config: Config): void {
   settings.set(deps, { digestCron: config.jobs.digestCron, rotationDays: config.jobs.rotationDays });
 }
 
+/** KEYWARD_DIGEST_CRON and the rotation age as configured (defaults when not configured). */
+export const jobSettingsOf = (deps: SlackDeps) => settings.get(deps) ?? { digestCron: '0 9 * * 1', rotationDays: DEFAULT_ROTATION.maxAgeDays };
+
 export async function runJobCommand(deps: SlackDeps, client: WebClient, actor: Actor, args: string[]): Promise<Message> {
   if (!actor.orgAdmin) throw forbidden('Only organisation admins can run scheduled jobs.');
   const dryRun = args.some((a) => a === '--dry-run' || a === '--dryrun');
@@ -30,7 +33,7 @@ export async function runJobCommand(deps: SlackDeps, client: WebClient, actor: A
   if (unknownFlag) throw invalid(`Unknown option "${clip(unknownFlag)}": only --dry-run.`);
   const job = names.length === 1 ? parseJobName(names[0]!) : null;
   if (!job) throw invalid(`Which job? \`/keyward run <${JOB_NAMES.join('|')}> [--dry-run]\`.`);
-  const s = settings.get(deps) ?? { digestCron: '0 9 * * 1', rotationDays: DEFAULT_ROTATION.maxAgeDays };
+  const s = jobSettingsOf(deps);
   const recorder = new RecordingNotifier();
   const jobDeps: JobDeps = {
     services: deps.services,

@@ -52,7 +52,8 @@ export const keywardHelp = (): Message => ({
         '`/limits [project|org]` · `/limits set <project|org> hard=<usd> soft=<usd> thresholds=50,75,90,100 channel=#channel notify=channel,admins,webhook` · `/limits edit <project>`\n' +
         '`/keyward 2fa enroll|verify <code>|disable <code>|status` · `/keyward 2fa reset @user` _(org admins)_ — two-factor for sensitive actions\n' +
         '`/keyward review start [--due <N>d]|status|close --unreviewed keep|revoke` — access reviews · `/keyward audit [project] [--since 7d] [--actor @user] [--csv]`\n' +
-        '`/keyward run <job> [--dry-run]` — run a scheduled job now (alerts, digest, reminders, statements, expiry, …) _(org admins)_',
+        '`/keyward run <job> [--dry-run]` — run a scheduled job now (alerts, digest, reminders, statements, expiry, …) _(org admins)_\n' +
+        '`/keyward settings [channel=#channel] [digest="0 9 * * 1"|off|default] [digest-channel=#channel]` _(org admins)_ · `/keyward settings <project> digest-channel=#channel|default`',
     ),
     context(`Examples: ${PROJECT_EXAMPLES} · ${KEYS_EXAMPLES}`),
     context(SECRETS),
