@@ -89,7 +89,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
 
   // Alerts, expiry, Reveal-button expiry, digests, reminders, statements: exactly once across
   // replicas through JobRun claims; jobs that need Slack skip (debug log) when it is not configured.
-  const scheduler = startScheduler({ config, services, slackClient: slack?.client ?? null });
+  // A usage flush that crosses a limit threshold triggers the alert evaluation right away.
+  const scheduler = startScheduler({ config, services, slackClient: slack?.client ?? null, usage: gateway.internals.writer });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

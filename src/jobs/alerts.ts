@@ -29,11 +29,12 @@ export async function runAlerts(now: Date, deps: JobDeps): Promise<JobResult> {
   return { lines };
 }
 
-/** Inserts one outbox row per newly reached event (in a dry run: lists them). */
-export async function evaluate(now: Date, deps: JobDeps): Promise<string[]> {
+/** Inserts one outbox row per newly reached event (in a dry run: lists them); `onlyLimitIds` narrows it (alert trigger). */
+export async function evaluate(now: Date, deps: JobDeps, onlyLimitIds?: string[]): Promise<string[]> {
   const db = dbOf(deps);
   const period = monthPeriod(now, tzOf(deps));
-  const limits = await db.limit.findMany({ where: { OR: [{ hardMicros: { not: null } }, { softMicros: { not: null } }] } });
+  const only = onlyLimitIds ? { id: { in: onlyLimitIds } } : {};
+  const limits = await db.limit.findMany({ where: { ...only, OR: [{ hardMicros: { not: null } }, { softMicros: { not: null } }] } });
   if (limits.length === 0) return [];
   const ids = limits.map((l) => l.id);
   const budgets = await db.budget.findMany({ where: { period: period.key, limitId: { in: ids } } });

@@ -59,6 +59,7 @@ export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
   private readonly running = new Set<Promise<unknown>>();
   private stopped = false;
+  private readonly stopHooks: (() => Promise<void>)[] = [];
 
   constructor(
     private readonly deps: JobDeps,
@@ -126,12 +127,17 @@ export class Scheduler {
     return guarded;
   }
 
+  /** Something to stop and wait for with the scheduler (the alert trigger). */
+  onStop(hook: () => Promise<void>): void {
+    this.stopHooks.push(hook);
+  }
+
   /** Stops the ticks and waits for runs in progress (SIGTERM). */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.tasks) await t.stop();
     this.tasks.length = 0;
-    await Promise.all([...this.running]);
+    await Promise.all([...this.running, ...this.stopHooks.map((h) => h())]);
   }
 
   /** `/keyward run <job> [--dry-run]`: runs now, outside the slot claims (a dry run writes nothing). */

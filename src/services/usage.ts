@@ -46,6 +46,14 @@ interface DailyAcc {
   latency: bigint;
 }
 
+/** A budget's spend moved by one committed flush (for alerts right after the flush). */
+export interface SpendChange {
+  limitId: string;
+  period: string;
+  beforeMicros: bigint;
+  afterMicros: bigint;
+}
+
 /** lastUsedAt is written at most this often per key. */
 const LAST_USED_EVERY_MS = 60_000;
 
@@ -58,6 +66,7 @@ export class UsageWriter {
   private running: Promise<void> | null = null;
   private readonly lastUsedWritten = new Map<string, number>();
   private readonly ensured = new Set<string>();
+  private readonly spendListeners: ((changes: SpendChange[]) => void)[] = [];
   /** Day boundaries in the org time zone, recomputed only when a day ends (Intl is slow per event). */
   private readonly days: PeriodCache;
 
@@ -72,6 +81,11 @@ export class UsageWriter {
 
   push(r: UsageRecord) {
     this.queue.push(r);
+  }
+
+  /** Called after each committed flush that added spend; must not block (it runs on the flush path). */
+  onSpend(listener: (changes: SpendChange[]) => void) {
+    this.spendListeners.push(listener);
   }
 
   get depth() {
@@ -153,6 +167,7 @@ export class UsageWriter {
       this.ensured.add(k);
     }
     const touch = [...lastUsed].filter(([id, at]) => at.getTime() - (this.lastUsedWritten.get(id) ?? 0) >= LAST_USED_EVERY_MS);
+    const changes: SpendChange[] = [];
 
     await this.db.$transaction(async (tx) => {
       // One multi-row INSERT per chunk: Prisma's createMany costs far more CPU per row on the hot process.
@@ -194,7 +209,10 @@ export class UsageWriter {
           ON CONFLICT ("day", "projectId", "bucket") DO UPDATE SET "count" = "UsageLatencyDaily"."count" + excluded."count"`;
       }
       for (const b of budgetSpend.values()) {
-        await tx.$executeRaw`UPDATE "Budget" SET "spentMicros" = "spentMicros" + ${b.cost} WHERE "limitId" = ${b.limitId} AND "period" = ${b.period}`;
+        // RETURNING (SQLite ≥ 3.35 and PostgreSQL) tells the alert trigger which thresholds this flush crossed.
+        const [row] = await tx.$queryRaw<{ spentMicros: bigint | number }[]>`UPDATE "Budget" SET "spentMicros" = "spentMicros" + ${b.cost}
+          WHERE "limitId" = ${b.limitId} AND "period" = ${b.period} RETURNING "spentMicros"`;
+        if (row) changes.push({ limitId: b.limitId, period: b.period, beforeMicros: BigInt(row.spentMicros) - b.cost, afterMicros: BigInt(row.spentMicros) });
       }
       if (this.budgets) await this.budgets.writeSpend(tx, spend, now);
       for (const [id, at] of touch) {
@@ -202,6 +220,14 @@ export class UsageWriter {
       }
     });
     for (const [id, at] of touch) this.lastUsedWritten.set(id, at.getTime());
+    if (changes.length === 0) return;
+    for (const listener of this.spendListeners) {
+      try {
+        listener(changes);
+      } catch (error) {
+        this.logger.warn({ err: error }, 'spend listener failed');
+      }
+    }
   }
 
   /** Deletes raw events older than `before` (rollups stay). */
