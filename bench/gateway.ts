@@ -40,7 +40,9 @@ async function main() {
     const databaseUrl = `file:${path.join(dir, 'bench.db')}`;
     const secret = 'bench-secret-bench-secret-bench-secret-0123';
     const keySecret = await provisionKey(databaseUrl, secret);
-    const keyward = await startServer('keyward', process.execPath, [...tsx, 'src/main.ts'], {
+    // KEYWARD_NODE_ARGS: extra node flags for keyward only (e.g. --cpu-prof, heap limits).
+    const nodeArgs = (process.env.KEYWARD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const keyward = await startServer('keyward', process.execPath, [...nodeArgs, ...tsx, 'src/main.ts'], {
       PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, KEYWARD_SECRET: secret, LOG_LEVEL: 'info',
       ANTHROPIC_BASE_URL: `http://127.0.0.1:${upstream.port}`, ANTHROPIC_API_KEY: 'sk-ant-bench', DATA_DIR: dir,
     });

@@ -8,8 +8,10 @@ import { errorBucket, latencyBucket } from '../domain/report.js';
 import { ensureBudgetRow, type BudgetLeases } from './budget.js';
 import { orgLimitId, projectLimitId } from './limits.js';
 
-/** 16 parameters a row: 500 rows stay far below SQLite's and PostgreSQL's parameter limits. */
-const EVENT_CHUNK = 500;
+/** Small chunks: Prisma's per-statement cost grows faster than linearly with parameters, and
+ *  with SQLite every statement blocks the event loop, so 64 rows keep each pause to ~2 ms. */
+const EVENT_CHUNK = 64;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** One request through the gateway, as captured on the hot path (no I/O). */
 export interface UsageRecord {
@@ -77,6 +79,13 @@ export class UsageWriter {
     private readonly budgets: BudgetLeases | null,
   ) {
     this.days = new PeriodCache('day', tz);
+  }
+
+  /** Event ids: a random per-process prefix and a counter (random bytes per event cost CPU on a busy gateway). */
+  private readonly idPrefix = `${newId('use', 12)}_`;
+  private idCounter = 0;
+  private nextEventId() {
+    return this.idPrefix + (this.idCounter++).toString(36);
   }
 
   push(r: UsageRecord) {
@@ -172,13 +181,15 @@ export class UsageWriter {
     await this.db.$transaction(async (tx) => {
       // One multi-row INSERT per chunk: Prisma's createMany costs far more CPU per row on the hot process.
       for (let i = 0; i < batch.length; i += EVENT_CHUNK) {
-        const rows = batch.slice(i, i + EVENT_CHUNK).map((r) => sql`(${newId('use')}, ${r.orgId}, ${r.projectId},
+        const rows = batch.slice(i, i + EVENT_CHUNK).map((r) => sql`(${this.nextEventId()}, ${r.orgId}, ${r.projectId},
           ${r.keyId}, ${r.model}, ${r.status}, ${r.errorClass}, ${r.stream}, ${r.usage.input}, ${r.usage.output},
           ${r.usage.cacheRead}, ${r.usage.cacheWrite}, ${BigInt(r.costMicros)}, ${Math.round(r.latencyMs)},
           ${Math.round(r.overheadUs)}, ${r.at})`);
         await tx.$executeRaw`INSERT INTO "UsageEvent" ("id", "orgId", "projectId", "keyId", "model", "status", "errorClass",
           "stream", "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "costMicros", "latencyMs",
           "overheadUs", "createdAt") VALUES ${sqlJoin(rows)}`;
+        // SQLite statements run synchronously: let waiting requests through between chunks.
+        await yieldToEventLoop();
       }
       // INSERT .. ON CONFLICT .. DO UPDATE is the same SQL on SQLite and PostgreSQL and is race-free.
       for (const d of daily.values()) {
