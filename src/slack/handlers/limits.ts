@@ -9,6 +9,7 @@ import { clip, tokenize } from '../parse.js';
 import { esc, note, type Message } from '../views/common.js';
 import { limitDetail, limitList, limitsEditModal, limitsHelp, LIMITS_EDIT_CALLBACK } from '../views/limits.js';
 import { decodeMeta } from '../views/modals.js';
+import { infoModal } from '../views/secrets.js';
 import { guardSensitive, sensitiveAction, stepUpErrors, stepUpNeed, withCodeField } from '../stepup.js';
 
 // Changing limits needs a TOTP step-up from enrolled users (stepup.ts).
@@ -105,7 +106,8 @@ export function registerLimits(app: App, deps: SlackDeps) {
       const refused = await stepUpErrors(deps, await actorFor(deps, client, body.team?.id ?? undefined, body.user.id), view.state.values as never, 'limits.set');
       if (refused) return void (await ack(refused));
     } catch (error) {
-      deps.logger.warn({ err: (error as Error).message }, 'limits step-up check failed');
+      // Fail closed: a step-up that could not be checked saves nothing.
+      return void (await ack({ response_action: 'update', view: infoModal('Not saved', explain(error, deps.logger, 'limits step-up').text) }));
     }
     await ack();
     const meta = decodeMeta(view.private_metadata) as { r?: string; p?: string };
