@@ -3,6 +3,8 @@ import { forbidden } from '../domain/errors.js';
 import { formatUsd, type LimitChanges } from '../domain/limits.js';
 import { notifyOf, parseLimitSettings, thresholdsOf, type LimitSettings, type NotifyKind } from '../domain/limit-settings.js';
 import { monthPeriod, type Period } from '../domain/periods.js';
+import { can } from '../domain/roles.js';
+import { deriveWebhookSecret } from '../domain/webhooks.js';
 import { audit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import type { ProjectService } from './projects.js';
@@ -34,6 +36,8 @@ export interface LimitView {
   channelId: string | null;
   notify: NotifyKind[];
   webhookUrl: string | null;
+  /** The org's webhook signing secret, only for those who manage this limit and only with a webhook set. */
+  webhookSigningSecret: string | null;
   /** Latest alert delivery failure of this limit (webhook or Slack), for `/limits`. */
   lastDeliveryError: { at: Date; error: string } | null;
 }
@@ -56,9 +60,10 @@ export class LimitService {
 
   /** `target` is a project name or "org". */
   async show(actor: Actor, target: string): Promise<LimitView> {
-    if (isOrgTarget(target)) return this.view(orgLimitId(actor.orgId), 'org', 'org', null);
-    const { project } = await this.projects.require(actor, target, 'project.view', { allowArchived: true });
-    return this.view(projectLimitId(project.id), 'project', project.name, project.id);
+    if (isOrgTarget(target)) return this.withSecret(await this.view(orgLimitId(actor.orgId), 'org', 'org', null), actor, actor.orgAdmin);
+    const { project, subject } = await this.projects.require(actor, target, 'project.view', { allowArchived: true });
+    const view = await this.view(projectLimitId(project.id), 'project', project.name, project.id);
+    return this.withSecret(view, actor, can(subject, 'limits.manage'));
   }
 
   /** `/limits set <project|org> hard=100 rpm=60 ...`: args may be raw `name=value` words or parsed changes. */
@@ -97,7 +102,13 @@ export class LimitService {
         details: { target: name, before: before ? printable(before) : null, changes: printable(settings) },
       });
     });
-    return this.view(id, projectId ? 'project' : 'org', name, projectId);
+    return this.withSecret(await this.view(id, projectId ? 'project' : 'org', name, projectId), actor, true);
+  }
+
+  /** Receivers verify `x-keyward-signature` with this secret, so whoever configures the webhook sees it. */
+  private withSecret(view: LimitView, actor: Actor, manages: boolean): LimitView {
+    if (!manages || !view.webhookUrl) return view;
+    return { ...view, webhookSigningSecret: deriveWebhookSecret(this.deps.secret, actor.orgId) };
   }
 
   private async view(id: string, target: 'org' | 'project', name: string, projectId: string | null): Promise<LimitView> {
@@ -117,7 +128,7 @@ export class LimitService {
       usedFraction: hard === null ? null : hard === 0n ? 1 : Number(spentMicros) / Number(hard),
       updatedBy: row?.updatedBy ?? null, updatedAt: row?.updatedAt ?? null,
       thresholds: thresholdsOf(row?.thresholds), channelId: row?.channelId ?? null,
-      notify: notifyOf(row?.notify), webhookUrl: row?.webhookUrl ?? null,
+      notify: notifyOf(row?.notify), webhookUrl: row?.webhookUrl ?? null, webhookSigningSecret: null,
       lastDeliveryError: failed?.lastError ? { at: failed.nextAttemptAt ?? failed.createdAt, error: failed.lastError } : null,
     };
   }

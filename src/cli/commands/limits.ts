@@ -13,6 +13,7 @@ export function limitJson(v: LimitView) {
     hard: usd(v.hardMicros), soft: usd(v.softMicros), spent: usd(v.spentMicros), usedFraction: v.usedFraction,
     rpm: v.rpm, itpm: v.itpm, otpm: v.otpm,
     thresholds: v.thresholds, channelId: v.channelId, notify: v.notify, webhook: v.webhookUrl ? maskUrl(v.webhookUrl) : null,
+    webhookSigningSecret: v.webhookSigningSecret,
     lastDeliveryError: v.lastDeliveryError ? { at: v.lastDeliveryError.at.toISOString(), error: v.lastDeliveryError.error } : null,
     updatedBy: v.updatedBy, updatedAt: v.updatedAt?.toISOString() ?? null,
   };
@@ -28,6 +29,7 @@ function printLimit(print: (s: string) => void, v: LimitView) {
   print(`  rate limits  rpm ${n(v.rpm)} · itpm ${n(v.itpm)} · otpm ${n(v.otpm)}`);
   print(`  thresholds   ${v.thresholds.map((t) => `${t}%`).join(', ')}`);
   print(`  alerts to    ${v.notify.join(', ')}${v.channelId ? ` (channel ${v.channelId})` : ''}${v.webhookUrl ? ` (webhook ${maskUrl(v.webhookUrl)})` : ''}`);
+  if (v.webhookSigningSecret) print(`  signing key  ${v.webhookSigningSecret} (verify x-keyward-signature with it)`);
   if (v.lastDeliveryError) print(`  last problem ${v.lastDeliveryError.at.toISOString()} ${v.lastDeliveryError.error}`);
 }
 

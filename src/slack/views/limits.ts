@@ -37,6 +37,9 @@ export function limitDetail(v: LimitView): Message {
   ];
   const bars = limitLines({ spendMicros: v.spentMicros, hardMicros: v.hardMicros, softMicros: v.softMicros });
   if (bars.length) blocks.push(section(bars.join('\n')));
+  if (v.webhookSigningSecret) {
+    blocks.push(context(`Webhook signing secret (verify \`x-keyward-signature\` with it; only you see this): \`${v.webhookSigningSecret}\``));
+  }
   if (v.lastDeliveryError) blocks.push(section(`:warning: Last alert delivery problem (${slackDate(v.lastDeliveryError.at)}): ${esc(truncate(v.lastDeliveryError.error, 500))}`));
   const target = v.target === 'org' ? 'org' : v.name;
   blocks.push(
