@@ -213,11 +213,13 @@ export class UsageWriter {
             "err5xx" = "UsageDaily"."err5xx" + excluded."err5xx",
             "errOther" = "UsageDaily"."errOther" + excluded."errOther",
             "latencyMsSum" = "UsageDaily"."latencyMsSum" + excluded."latencyMsSum"`;
+        await yieldToEventLoop();
       }
       for (const l of latency.values()) {
         await tx.$executeRaw`INSERT INTO "UsageLatencyDaily" ("day", "projectId", "orgId", "bucket", "count")
           VALUES (${l.day}, ${l.projectId}, ${l.orgId}, ${l.bucket}, ${l.count})
           ON CONFLICT ("day", "projectId", "bucket") DO UPDATE SET "count" = "UsageLatencyDaily"."count" + excluded."count"`;
+        await yieldToEventLoop();
       }
       for (const b of budgetSpend.values()) {
         // RETURNING (SQLite ≥ 3.35 and PostgreSQL) tells the alert trigger which thresholds this flush crossed.
