@@ -1,6 +1,8 @@
 // Composition root: config → database (migrated) → services → gateway + Slack → one HTTP server
 // (and an optional second one for the gateway when GATEWAY_PORT is set).
 import type { Server } from 'node:http';
+import { WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
 import { loadConfig, loadDotEnv, ConfigError, type Config } from './config/index.js';
 import { migrate } from './db/migrate.js';
 import { openDatabase } from './db/client.js';
@@ -9,7 +11,7 @@ import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { createServices } from './services/index.js';
 import { startScheduler } from './jobs/index.js';
-import { createSlackApp, type SlackApp } from './slack/app.js';
+import { createSlackApp, DEFAULT_CLIENT_OPTIONS, type SlackApp } from './slack/app.js';
 
 function readConfig(env: NodeJS.ProcessEnv): Config {
   try {
@@ -21,6 +23,15 @@ function readConfig(env: NodeJS.ProcessEnv): Config {
     }
     throw error;
   }
+}
+
+/** The bot-token Web API client for a process that runs jobs but not the Slack receiver. */
+function slackClientFor(config: Config, logger: Logger): WebClient | null {
+  if (!config.slack.botToken) {
+    logger.warn('SLACK_BOT_TOKEN is not set: scheduled jobs that post to Slack will skip');
+    return null;
+  }
+  return new WebClient(config.slack.botToken, { ...DEFAULT_CLIENT_OPTIONS, slackApiUrl: config.slack.apiUrl });
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -55,11 +66,15 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     require2fa: config.require2fa, approvalTtlMs: config.approvalTtlHours * 3_600_000,
   });
 
-  const gateway = createGateway({ db: database.db, provider: database.provider, config, logger });
-  if (!config.anthropic.apiKey) logger.warn('ANTHROPIC_API_KEY is not set: the gateway authenticates keys but upstream calls will fail');
+  const { roles } = config;
+  logger.info({ roles: [...roles] }, 'roles');
+  const gateway = roles.has('gateway') ? createGateway({ db: database.db, provider: database.provider, config, logger }) : null;
+  if (gateway && !config.anthropic.apiKey) logger.warn('ANTHROPIC_API_KEY is not set: the gateway authenticates keys but upstream calls will fail');
 
   let slack: SlackApp | null = null;
-  if (config.slack.missing.length > 0) {
+  if (!roles.has('bot')) {
+    // Not this process's job (KEYWARD_ROLES); another process serves Slack.
+  } else if (config.slack.missing.length > 0) {
     logger.warn(
       `Slack is not configured (missing ${config.slack.missing.join(', ')}): create the app from manifest.yml and set them; serving the gateway and health checks only`,
     );
@@ -72,10 +87,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     return true;
   };
   const separateGateway = config.gateway.port !== undefined && config.gateway.port !== config.port;
-  const server = createHttpServer({ logger, ready, slack: slack?.requestListener, gateway: separateGateway ? undefined : gateway });
-  const gatewayServer = separateGateway ? createHttpServer({ logger, ready, gateway }) : null;
+  const server = createHttpServer({ logger, ready, slack: slack?.requestListener, gateway: separateGateway ? undefined : (gateway ?? undefined) });
+  const gatewayServer = separateGateway && gateway ? createHttpServer({ logger, ready, gateway }) : null;
 
-  await gateway.start();
+  await gateway?.start();
   const port = await listen(server, config.port, config.host);
   logger.info({ port, slack: slack ? (config.slack.socketMode ? 'socket' : 'http') : 'off' }, `keyward listening on port ${port}`);
   if (gatewayServer) {
@@ -90,7 +105,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   // Alerts, expiry, Reveal-button expiry, digests, reminders, statements: exactly once across
   // replicas through JobRun claims; jobs that need Slack skip (debug log) when it is not configured.
   // A usage flush that crosses a limit threshold triggers the alert evaluation right away.
-  const scheduler = startScheduler({ config, services, slackClient: slack?.client ?? null, usage: gateway.internals.writer });
+  // Slack-less scheduler processes still need a client for jobs that post: one with the bot token.
+  const scheduler = roles.has('scheduler')
+    ? startScheduler({ config, services, slackClient: slack?.client ?? slackClientFor(config, logger), usage: gateway?.internals.writer })
+    : null;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -102,11 +120,11 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       process.exit(1);
     }, 30_000);
     force.unref();
-    await scheduler.stop().catch((error: unknown) => logger.error({ err: error }, 'scheduler stop failed'));
+    await scheduler?.stop().catch((error: unknown) => logger.error({ err: error }, 'scheduler stop failed'));
     try {
       // Stop accepting, let in-flight gateway requests finish, flush usage, return budget leases.
       const closing = Promise.all([closeServer(server), gatewayServer ? closeServer(gatewayServer) : undefined]);
-      await gateway.stop();
+      await gateway?.stop();
       await slack?.stop();
       await closing;
       await database.close();

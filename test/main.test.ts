@@ -59,6 +59,30 @@ describe(`npm start (${usingPostgres() ? 'postgres' : 'sqlite'})`, () => {
     expect(await server.exited).toBe(0);
   }, 30_000);
 
+  it('KEYWARD_ROLES splits the process: gateway only, or bot and scheduler only', async () => {
+    const env: Record<string, string> = { DATA_DIR: dataDir };
+    if (database) env.DATABASE_URL = database.url;
+    const gatewayOnly = startServer({ ...env, KEYWARD_ROLES: 'gateway' });
+    const port = await gatewayOnly.port;
+    const noKey = await fetch(`http://127.0.0.1:${port}/v1/models`);
+    expect(noKey.status).toBe(401); // the gateway answers (Anthropic-shaped refusal)
+    expect((await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST' })).status).toBe(503);
+    expect(gatewayOnly.output()).not.toContain('Slack is not configured');
+    gatewayOnly.child.kill('SIGTERM');
+    expect(await gatewayOnly.exited).toBe(0);
+
+    const botOnly = startServer({ ...env, KEYWARD_ROLES: 'bot,scheduler' });
+    const botPort = await botOnly.port;
+    expect((await fetch(`http://127.0.0.1:${botPort}/v1/models`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${botPort}/healthz`)).status).toBe(200);
+    botOnly.child.kill('SIGTERM');
+    expect(await botOnly.exited).toBe(0);
+
+    const wrong = startServer({ ...env, KEYWARD_ROLES: 'gateway,dashboard' });
+    await expect(wrong.port).rejects.toThrow(/KEYWARD_ROLES/);
+    expect(await wrong.exited).toBe(78);
+  }, 60_000);
+
   it('refuses a bad variable with one clear message naming it', async () => {
     const server = startServer({ DATA_DIR: dataDir, PORT: 'not-a-port' });
     await expect(server.port).rejects.toThrow(/PORT/);

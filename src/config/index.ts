@@ -46,6 +46,11 @@ const schema = z.object({
       }
     }, 'must be an IANA time zone such as Europe/Berlin'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KEYWARD_ROLES: z
+    .string()
+    .default('gateway,bot,scheduler')
+    .transform((v) => [...new Set(v.split(',').map((r) => r.trim().toLowerCase()).filter(Boolean))])
+    .refine((roles) => roles.length > 0 && roles.every((r) => ['gateway', 'bot', 'scheduler'].includes(r)), 'must list one or more of gateway, bot, scheduler (comma-separated)'),
   // Gateway (data plane)
   GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(1).max(3_600_000).default(600_000),
@@ -100,6 +105,8 @@ export interface Config {
   anthropic: { baseUrl: string; apiKey?: string };
   timezone: string;
   logLevel: Env['LOG_LEVEL'];
+  /** What this process runs: the gateway, the Slack bot, the scheduler (all by default). */
+  roles: Set<'gateway' | 'bot' | 'scheduler'>;
   gateway: {
     /** Separate listener for the gateway; unset = same port as the Slack receiver. */
     port?: number;
@@ -192,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { generat
     anthropic: { baseUrl: e.ANTHROPIC_BASE_URL.replace(/\/+$/, ''), apiKey: e.ANTHROPIC_API_KEY },
     timezone: e.KEYWARD_TIMEZONE,
     logLevel: e.LOG_LEVEL,
+    roles: new Set(e.KEYWARD_ROLES as ('gateway' | 'bot' | 'scheduler')[]),
     gateway: {
       port: e.GATEWAY_PORT,
       upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
