@@ -1,7 +1,7 @@
 // Composition root: config → database (migrated) → services → gateway + Slack → one HTTP server
 // (and an optional second one for the gateway when GATEWAY_PORT is set).
 import type { Server } from 'node:http';
-import { WebClient } from '@slack/web-api';
+import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { loadConfig, loadDotEnv, ConfigError, type Config } from './config/index.js';
 import { migrate } from './db/migrate.js';
@@ -10,8 +10,7 @@ import { createGateway } from './gateway/index.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { createServices } from './services/index.js';
-import { startScheduler } from './jobs/index.js';
-import { createSlackApp, DEFAULT_CLIENT_OPTIONS, type SlackApp } from './slack/app.js';
+import type { SlackApp } from './slack/app.js';
 
 function readConfig(env: NodeJS.ProcessEnv): Config {
   try {
@@ -26,11 +25,12 @@ function readConfig(env: NodeJS.ProcessEnv): Config {
 }
 
 /** The bot-token Web API client for a process that runs jobs but not the Slack receiver. */
-function slackClientFor(config: Config, logger: Logger): WebClient | null {
+async function slackClientFor(config: Config, logger: Logger): Promise<WebClient | null> {
   if (!config.slack.botToken) {
     logger.warn('SLACK_BOT_TOKEN is not set: scheduled jobs that post to Slack will skip');
     return null;
   }
+  const [{ WebClient }, { DEFAULT_CLIENT_OPTIONS }] = await Promise.all([import('@slack/web-api'), import('./slack/app.js')]);
   return new WebClient(config.slack.botToken, { ...DEFAULT_CLIENT_OPTIONS, slackApiUrl: config.slack.apiUrl });
 }
 
@@ -79,6 +79,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       `Slack is not configured (missing ${config.slack.missing.join(', ')}): create the app from manifest.yml and set them; serving the gateway and health checks only`,
     );
   } else {
+    // Loaded only by processes that serve Slack: a gateway-only process never pays for Bolt.
+    const { createSlackApp } = await import('./slack/app.js');
     slack = createSlackApp({ config, services, logger });
   }
 
@@ -90,27 +92,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const server = createHttpServer({ logger, ready, slack: slack?.requestListener, gateway: separateGateway ? undefined : (gateway ?? undefined) });
   const gatewayServer = separateGateway && gateway ? createHttpServer({ logger, ready, gateway }) : null;
 
-  await gateway?.start();
-  const port = await listen(server, config.port, config.host);
-  logger.info({ port, slack: slack ? (config.slack.socketMode ? 'socket' : 'http') : 'off' }, `keyward listening on port ${port}`);
-  if (gatewayServer) {
-    const gatewayPort = await listen(gatewayServer, config.gateway.port!, config.host);
-    logger.info({ port: gatewayPort }, `gateway listening on port ${gatewayPort}`);
-  }
-  if (slack) {
-    // A Slack outage at start must not take the gateway down: log, keep serving, Bolt retries auth lazily.
-    await slack.start().catch((error: unknown) => logger.error({ err: error }, 'Slack start failed; continuing without it'));
-  }
-
-  // Alerts, expiry, Reveal-button expiry, digests, reminders, statements: exactly once across
-  // replicas through JobRun claims; jobs that need Slack skip (debug log) when it is not configured.
-  // A usage flush that crosses a limit threshold triggers the alert evaluation right away.
-  // Slack-less scheduler processes still need a client for jobs that post: one with the bot token.
-  const scheduler = roles.has('scheduler')
-    ? startScheduler({ config, services, slackClient: slack?.client ?? slackClientFor(config, logger), usage: gateway?.internals.writer })
-    : null;
-
+  // Signal handlers first: a SIGTERM during start-up still shuts down cleanly.
   let stopping = false;
+  let scheduler: { stop(): Promise<void> } | null = null;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -137,6 +121,28 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  await gateway?.start();
+  const port = await listen(server, config.port, config.host);
+  logger.info({ port, slack: slack ? (config.slack.socketMode ? 'socket' : 'http') : 'off' }, `keyward listening on port ${port}`);
+  if (gatewayServer) {
+    const gatewayPort = await listen(gatewayServer, config.gateway.port!, config.host);
+    logger.info({ port: gatewayPort }, `gateway listening on port ${gatewayPort}`);
+  }
+  if (slack) {
+    // A Slack outage at start must not take the gateway down: log, keep serving, Bolt retries auth lazily.
+    await slack.start().catch((error: unknown) => logger.error({ err: error }, 'Slack start failed; continuing without it'));
+  }
+
+  // Alerts, expiry, Reveal-button expiry, digests, reminders, statements: exactly once across
+  // replicas through JobRun claims; jobs that need Slack skip (debug log) when it is not configured.
+  // A usage flush that crosses a limit threshold triggers the alert evaluation right away.
+  // Slack-less scheduler processes still need a client for jobs that post: one with the bot token.
+  if (roles.has('scheduler')) {
+    const { startScheduler } = await import('./jobs/index.js');
+    const slackClient = slack?.client ?? (await slackClientFor(config, logger));
+    if (!stopping) scheduler = startScheduler({ config, services, slackClient, usage: gateway?.internals.writer });
+  }
+
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 }
 
