@@ -48,7 +48,7 @@ export class BudgetLeases {
 
   constructor(
     private readonly db: Db,
-    private readonly instanceId: string,
+    readonly instanceId: string,
     private readonly logger: Logger,
     private readonly liveInstances: () => number,
     private readonly nowMs: () => number,
@@ -140,14 +140,22 @@ export class BudgetLeases {
     return { ledgers };
   }
 
-  /** In the flush transaction: the consumed part of each lease becomes spend (the writer adds spend). */
-  async writeSpend(tx: Tx, snap: SpendSnapshot, now: Date) {
+  /** For the flush transaction: the consumed part of each lease becomes spend (the writer adds spend). */
+  spendOps(snap: SpendSnapshot): { limitId: string; period: string; used: bigint }[] {
+    const ops = [];
     for (const { ledger: l, amount } of snap.ledgers) {
       const used = BigInt(Math.min(amount, Math.max(0, l.lease)));
-      if (used === 0n) continue;
-      await tx.$executeRaw`UPDATE "Budget" SET "leasedMicros" = "leasedMicros" - ${used} WHERE "limitId" = ${l.limitId} AND "period" = ${l.period}`;
+      if (used !== 0n) ops.push({ limitId: l.limitId, period: l.period, used });
+    }
+    return ops;
+  }
+
+  /** In a Prisma transaction: the same as the flush does with spendOps. */
+  async writeSpend(tx: Tx, snap: SpendSnapshot, now: Date) {
+    for (const { limitId, period, used } of this.spendOps(snap)) {
+      await tx.$executeRaw`UPDATE "Budget" SET "leasedMicros" = "leasedMicros" - ${used} WHERE "limitId" = ${limitId} AND "period" = ${period}`;
       await tx.budgetLease.updateMany({
-        where: { limitId: l.limitId, period: l.period, instanceId: this.instanceId },
+        where: { limitId, period, instanceId: this.instanceId },
         data: { amountMicros: { decrement: used }, updatedAt: now },
       });
     }

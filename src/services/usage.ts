@@ -1,17 +1,12 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
-import { join as sqlJoin, sqltag as sql } from '@prisma/client/runtime/client';
 import type { TokenUsage } from '../domain/pricing.js';
 import { PeriodCache, periodDayRange, type Period } from '../domain/periods.js';
 import { newId } from '../domain/random.js';
 import { errorBucket, latencyBucket } from '../domain/report.js';
 import { ensureBudgetRow, type BudgetLeases } from './budget.js';
 import { orgLimitId, projectLimitId } from './limits.js';
-
-/** Small chunks: Prisma's per-statement cost grows faster than linearly with parameters, and
- *  with SQLite every statement blocks the event loop, so 64 rows keep each pause to ~2 ms. */
-const EVENT_CHUNK = 64;
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+import { writeFlush } from './usage-sql.js';
 
 /** One request through the gateway, as captured on the hot path (no I/O). */
 export interface UsageRecord {
@@ -176,62 +171,26 @@ export class UsageWriter {
       this.ensured.add(k);
     }
     const touch = [...lastUsed].filter(([id, at]) => at.getTime() - (this.lastUsedWritten.get(id) ?? 0) >= LAST_USED_EVERY_MS);
-    const changes: SpendChange[] = [];
-
-    await this.db.$transaction(async (tx) => {
-      // One multi-row INSERT per chunk: Prisma's createMany costs far more CPU per row on the hot process.
-      for (let i = 0; i < batch.length; i += EVENT_CHUNK) {
-        const rows = batch.slice(i, i + EVENT_CHUNK).map((r) => sql`(${this.nextEventId()}, ${r.orgId}, ${r.projectId},
-          ${r.keyId}, ${r.model}, ${r.status}, ${r.errorClass}, ${r.stream}, ${r.usage.input}, ${r.usage.output},
-          ${r.usage.cacheRead}, ${r.usage.cacheWrite}, ${BigInt(r.costMicros)}, ${Math.round(r.latencyMs)},
-          ${Math.round(r.overheadUs)}, ${r.at})`);
-        await tx.$executeRaw`INSERT INTO "UsageEvent" ("id", "orgId", "projectId", "keyId", "model", "status", "errorClass",
-          "stream", "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "costMicros", "latencyMs",
-          "overheadUs", "createdAt") VALUES ${sqlJoin(rows)}`;
-        // SQLite statements run synchronously: let waiting requests through between chunks.
-        await yieldToEventLoop();
-      }
-      // INSERT .. ON CONFLICT .. DO UPDATE is the same SQL on SQLite and PostgreSQL and is race-free.
-      for (const d of daily.values()) {
-        await tx.$executeRaw`INSERT INTO "UsageDaily" ("day", "keyId", "model", "orgId", "projectId", "requests", "errors",
-            "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "costMicros",
-            "err401", "err403", "err429", "err5xx", "errOther", "latencyMsSum")
-          VALUES (${d.day}, ${d.r.keyId}, ${d.r.model}, ${d.r.orgId}, ${d.r.projectId}, ${d.requests}, ${d.errors},
-            ${BigInt(d.input)}, ${BigInt(d.output)}, ${BigInt(d.read)}, ${BigInt(d.write)}, ${d.cost},
-            ${d.split[0]}, ${d.split[1]}, ${d.split[2]}, ${d.split[3]}, ${d.split[4]}, ${d.latency})
-          ON CONFLICT ("day", "keyId", "model") DO UPDATE SET
-            "requests" = "UsageDaily"."requests" + excluded."requests",
-            "errors" = "UsageDaily"."errors" + excluded."errors",
-            "inputTokens" = "UsageDaily"."inputTokens" + excluded."inputTokens",
-            "outputTokens" = "UsageDaily"."outputTokens" + excluded."outputTokens",
-            "cacheReadTokens" = "UsageDaily"."cacheReadTokens" + excluded."cacheReadTokens",
-            "cacheWriteTokens" = "UsageDaily"."cacheWriteTokens" + excluded."cacheWriteTokens",
-            "costMicros" = "UsageDaily"."costMicros" + excluded."costMicros",
-            "err401" = "UsageDaily"."err401" + excluded."err401",
-            "err403" = "UsageDaily"."err403" + excluded."err403",
-            "err429" = "UsageDaily"."err429" + excluded."err429",
-            "err5xx" = "UsageDaily"."err5xx" + excluded."err5xx",
-            "errOther" = "UsageDaily"."errOther" + excluded."errOther",
-            "latencyMsSum" = "UsageDaily"."latencyMsSum" + excluded."latencyMsSum"`;
-        await yieldToEventLoop();
-      }
-      for (const l of latency.values()) {
-        await tx.$executeRaw`INSERT INTO "UsageLatencyDaily" ("day", "projectId", "orgId", "bucket", "count")
-          VALUES (${l.day}, ${l.projectId}, ${l.orgId}, ${l.bucket}, ${l.count})
-          ON CONFLICT ("day", "projectId", "bucket") DO UPDATE SET "count" = "UsageLatencyDaily"."count" + excluded."count"`;
-        await yieldToEventLoop();
-      }
-      for (const b of budgetSpend.values()) {
-        // RETURNING (SQLite ≥ 3.35 and PostgreSQL) tells the alert trigger which thresholds this flush crossed.
-        const [row] = await tx.$queryRaw<{ spentMicros: bigint | number }[]>`UPDATE "Budget" SET "spentMicros" = "spentMicros" + ${b.cost}
-          WHERE "limitId" = ${b.limitId} AND "period" = ${b.period} RETURNING "spentMicros"`;
-        if (row) changes.push({ limitId: b.limitId, period: b.period, beforeMicros: BigInt(row.spentMicros) - b.cost, afterMicros: BigInt(row.spentMicros) });
-      }
-      if (this.budgets) await this.budgets.writeSpend(tx, spend, now);
-      for (const [id, at] of touch) {
-        await tx.apiKey.updateMany({ where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: at } }] }, data: { lastUsedAt: at } });
-      }
+    const spent = await writeFlush(this.db, {
+      events: batch.map((r) => ({
+        id: this.nextEventId(), orgId: r.orgId, projectId: r.projectId, keyId: r.keyId, model: r.model, status: r.status,
+        errorClass: r.errorClass, stream: r.stream, input: r.usage.input, output: r.usage.output, cacheRead: r.usage.cacheRead,
+        cacheWrite: r.usage.cacheWrite, cost: BigInt(r.costMicros), latencyMs: Math.round(r.latencyMs),
+        overheadUs: Math.round(r.overheadUs), at: r.at,
+      })),
+      daily: [...daily.values()].map((d) => ({
+        day: d.day, keyId: d.r.keyId, model: d.r.model, orgId: d.r.orgId, projectId: d.r.projectId, requests: d.requests,
+        errors: d.errors, input: BigInt(d.input), output: BigInt(d.output), read: BigInt(d.read), write: BigInt(d.write),
+        cost: d.cost, split: d.split, latency: d.latency,
+      })),
+      latency: [...latency.values()],
+      spend: [...budgetSpend.values()],
+      leases: this.budgets?.spendOps(spend) ?? [],
+      instanceId: this.budgets?.instanceId ?? '',
+      touch,
+      now,
     });
+    const changes: SpendChange[] = spent.map((b) => ({ limitId: b.limitId, period: b.period, beforeMicros: b.afterMicros - b.cost, afterMicros: b.afterMicros }));
     for (const [id, at] of touch) this.lastUsedWritten.set(id, at.getTime());
     if (changes.length === 0) return;
     for (const listener of this.spendListeners) {
