@@ -1,7 +1,9 @@
 // npm run bench:hard-limit — 200 concurrent requests through two gateway instances sharing one
 // nearly exhausted budget. Checks that spend never passes the hard limit by more than one
 // request's reservation. Uses DATABASE_URL when it is PostgreSQL, else a temporary SQLite file.
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import pg from 'pg';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +24,20 @@ const MAX_TOKENS = 200;
 const model = 'claude-haiku-4-5';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kw-hard-'));
-const url = process.env.DATABASE_URL && isPostgresUrl(process.env.DATABASE_URL) ? process.env.DATABASE_URL : `file:${path.join(dir, 'hard.db')}`;
+// PostgreSQL: a scratch database on that server, dropped afterwards (never the one named in the URL).
+const server = process.env.DATABASE_URL && isPostgresUrl(process.env.DATABASE_URL) ? process.env.DATABASE_URL : null;
+const scratch = `kw_bench_${randomBytes(4).toString('hex')}`;
+const url = server ? await createScratch(server, scratch) : `file:${path.join(dir, 'hard.db')}`;
+
+async function createScratch(serverUrl: string, name: string) {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const u = new URL(serverUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
 const servers: http.Server[] = [];
 const listen = (handler: http.RequestListener) => new Promise<string>((resolve) => {
   const s = http.createServer(handler);
@@ -83,4 +98,10 @@ try {
 } finally {
   for (const s of servers) s.close();
   rmSync(dir, { recursive: true, force: true });
+  if (server) {
+    const admin = new pg.Client({ connectionString: server });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${scratch}" WITH (FORCE)`);
+    await admin.end();
+  }
 }
