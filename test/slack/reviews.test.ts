@@ -55,8 +55,10 @@ describe('access review (Slack)', () => {
     await click(U.admin, KEEP_ACTION, (await item('key', key.id)).id);
     await expect.poll(async () => (await item('key', key.id)).decision).toBe('keep');
     await click(U.org, REVOKE_ACTION, (await item('key', key.id)).id);
-    await expect.poll(async () => (await keyOf('Other Key')).status).toBe('revoked');
+    // The key is revoked first, then the decision recorded: wait for the decision, not the key.
+    await expect.poll(async () => (await item('key', key.id)).decision).toBe('revoke');
     expect(await item('key', key.id)).toMatchObject({ decision: 'revoke', decidedBy: U.org });
+    expect((await keyOf('Other Key')).status).toBe('revoked');
     const again = await click(U.admin, KEEP_ACTION, (await item('key', key.id)).id);
     expect(String((await h.waitForResponse(again)).text)).toContain('Already revoked');
     expect(await h.t.db.auditEvent.count({ where: { action: 'review.revoked', targetId: key.id } })).toBe(1);
