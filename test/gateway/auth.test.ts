@@ -1,9 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { freshDatabase, usingPostgres, type TestDatabase } from '../helpers/db.js';
-import {
-  messageBody, raw, startGatewayServer, startMockUpstream, testConfig, until, wait, world,
-  type GatewayServer, type MockUpstream, type World,
-} from './helpers.js';
+import { describe, expect, it, vi } from 'vitest';
+import { usingPostgres, type TestDatabase } from '../helpers/db.js';
+import { messageBody, raw, until, wait, world, type GatewayServer, type MockUpstream, type World, gatewaySuite } from './helpers.js';
 
 const HOUR = 3_600_000;
 
@@ -12,18 +9,7 @@ describe(`gateway authentication and scopes (${usingPostgres() ? 'postgres' : 's
   let up: MockUpstream;
   let gw: GatewayServer;
   let w: World;
-
-  beforeAll(async () => {
-    t = await freshDatabase();
-    up = await startMockUpstream();
-    gw = await startGatewayServer(t, testConfig(up.url));
-    w = await world(t);
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await up?.close();
-    await t?.drop();
-  });
+  gatewaySuite((s) => ({ t, up, gw, w } = s));
 
   const send = (key: string | undefined, path = '/v1/messages') =>
     raw(`${gw.url}${path}`, path === '/v1/messages' ? { method: 'POST', key, body: messageBody() } : { key });

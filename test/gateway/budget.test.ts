@@ -5,7 +5,7 @@ import { orgLimitId, projectLimitId } from '../../src/services/limits.js';
 import { freshDatabase, usingPostgres, type TestDatabase } from '../helpers/db.js';
 import {
   defaultHandler, messageBody, messageJson, MODEL, raw, sse, startGatewayServer, startMockUpstream, streamEvents, testConfig, wait,
-  world, type GatewayServer, type MockUpstream, type World,
+  world, type GatewayServer, type MockUpstream, type World, gatewaySuite
 } from './helpers.js';
 
 const TZ = 'Europe/Berlin';
@@ -23,18 +23,7 @@ describe(`hard spend limits with reservations (${usingPostgres() ? 'postgres' : 
   let up: MockUpstream;
   let gw: GatewayServer;
   let w: World;
-
-  beforeAll(async () => {
-    t = await freshDatabase();
-    up = await startMockUpstream();
-    gw = await startGatewayServer(t, testConfig(up.url));
-    w = await world(t);
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await up?.close();
-    await t?.drop();
-  });
+  gatewaySuite((s) => ({ t, up, gw, w } = s));
   beforeEach(() => {
     up.handler = defaultHandler;
   });

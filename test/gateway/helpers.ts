@@ -7,7 +7,8 @@ import { createGateway, type Gateway } from '../../src/gateway/index.js';
 import { cliActor, createServices, type Services } from '../../src/services/index.js';
 import type { LimitService } from '../../src/services/limits.js';
 import { orgForCli } from '../../src/services/orgs.js';
-import type { TestDatabase } from '../helpers/db.js';
+import { afterAll, beforeAll } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 
 export const MODEL = 'claude-sonnet-4-6';
 export const SERVER_SECRET = 'test-server-secret-0123456789abcdefghij';
@@ -202,4 +203,30 @@ export async function until<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, 
     if (ok(v) || Date.now() > end) return v;
     await wait(20);
   }
+}
+
+export interface Suite {
+  t: TestDatabase;
+  up: MockUpstream;
+  gw: GatewayServer;
+  w: World;
+}
+
+/** One fresh database, mock upstream, gateway server and world for a describe block; `ready` receives them. */
+export function gatewaySuite(ready: (s: Suite) => void) {
+  let s: Partial<Suite> = {};
+  beforeAll(async () => {
+    const t = await freshDatabase();
+    s.t = t;
+    s.up = await startMockUpstream();
+    s.gw = await startGatewayServer(t, testConfig(s.up.url));
+    s.w = await world(t);
+    ready(s as Suite);
+  });
+  afterAll(async () => {
+    await s.gw?.close();
+    await s.up?.close();
+    await s.t?.drop();
+    s = {};
+  });
 }

@@ -1,28 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { slackActor } from '../../src/services/index.js';
-import { freshDatabase, usingPostgres, type TestDatabase } from '../helpers/db.js';
-import {
-  defaultHandler, messageBody, messageJson, MODEL, raw, startGatewayServer, startMockUpstream, testConfig, world,
-  type GatewayServer, type MockUpstream, type World,
-} from './helpers.js';
+import { usingPostgres, type TestDatabase } from '../helpers/db.js';
+import { defaultHandler, messageBody, messageJson, MODEL, raw, type GatewayServer, type MockUpstream, type World, gatewaySuite } from './helpers.js';
 
 describe(`limits service and rate limits (${usingPostgres() ? 'postgres' : 'sqlite'})`, () => {
   let t: TestDatabase;
   let up: MockUpstream;
   let gw: GatewayServer;
   let w: World;
-
-  beforeAll(async () => {
-    t = await freshDatabase();
-    up = await startMockUpstream();
-    gw = await startGatewayServer(t, testConfig(up.url));
-    w = await world(t);
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await up?.close();
-    await t?.drop();
-  });
+  gatewaySuite((s) => ({ t, up, gw, w } = s));
 
   const send = (key: string, body = messageBody()) => raw(`${gw.url}/v1/messages`, { method: 'POST', key, body });
 

@@ -2,9 +2,9 @@
 // with the machine's python3 and requests — proof that /v1/usage is what the brief promised.
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, usingPostgres, type TestDatabase } from '../helpers/db.js';
-import { messageBody, raw, startGatewayServer, startMockUpstream, testConfig, world, type GatewayServer, type MockUpstream, type World } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { usingPostgres, type TestDatabase } from '../helpers/db.js';
+import { messageBody, raw, type GatewayServer, type MockUpstream, type World, gatewaySuite } from './helpers.js';
 
 const pythonWithRequests = spawnSync('python3', ['-c', 'import requests'], { stdio: 'ignore' }).status === 0;
 
@@ -27,17 +27,7 @@ describe.runIf(pythonWithRequests)(`the brief's Python usage snippet (${usingPos
   let up: MockUpstream;
   let gw: GatewayServer;
   let w: World;
-  beforeAll(async () => {
-    t = await freshDatabase();
-    up = await startMockUpstream();
-    gw = await startGatewayServer(t, testConfig(up.url));
-    w = await world(t);
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await up?.close();
-    await t?.drop();
-  });
+  gatewaySuite((s) => ({ t, up, gw, w } = s));
 
   it('prints the token count of the key\'s project this month', async () => {
     const { secret } = await w.key('python', { scope: 'full' });

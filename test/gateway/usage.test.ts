@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatZoned, monthPeriod } from '../../src/domain/periods.js';
 import { freshDatabase, usingPostgres, type TestDatabase } from '../helpers/db.js';
 import {
   messageBody, messageJson, MODEL, raw, sdk, until, startGatewayServer, startMockUpstream, testConfig, world,
-  type GatewayServer, type MockUpstream, type World,
+  type GatewayServer, type MockUpstream, type World, gatewaySuite
 } from './helpers.js';
 
 const TZ = 'Europe/Berlin';
@@ -13,18 +13,7 @@ describe(`usage capture and GET /v1/usage (${usingPostgres() ? 'postgres' : 'sql
   let up: MockUpstream;
   let gw: GatewayServer;
   let w: World;
-
-  beforeAll(async () => {
-    t = await freshDatabase();
-    up = await startMockUpstream();
-    gw = await startGatewayServer(t, testConfig(up.url));
-    w = await world(t);
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await up?.close();
-    await t?.drop();
-  });
+  gatewaySuite((s) => ({ t, up, gw, w } = s));
 
   it("the brief's snippet works: GET /v1/usage with x-api-key and anthropic-version returns total_tokens", async () => {
     const { secret } = await w.key('snippet', { scope: 'read-only' });
