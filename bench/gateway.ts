@@ -6,13 +6,13 @@ import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fixedRate, load, memoryOf, startServer, type LoadResult, type Server } from './lib.js';
+import { buildDist } from '../scripts/build.mjs';
 import { provisionKey } from './provision.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const rate = Number(process.env.BENCH_RATE ?? 1000);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const root = path.resolve(import.meta.dirname, '..');
-const tsx = ['--import', 'tsx'];
 const body = JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Hello' }] });
 
 interface Target {
@@ -26,14 +26,14 @@ async function main() {
   const dir = mkdtempSync(path.join(tmpdir(), 'kw-bench-'));
   const servers: Server[] = [];
   try {
-    const upstream = await startServer('upstream', process.execPath, [...tsx, 'bench/mock-upstream.ts'], {}, /listening (\d+)/);
+    const upstream = await startServer('upstream', process.execPath, ['bench/mock-upstream.mjs'], {}, /listening (\d+)/);
     servers.push(upstream);
     const base = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' };
     const targets: Target[] = [
       { name: 'direct', url: `http://127.0.0.1:${upstream.port}/v1/messages`, headers: { ...base, 'x-api-key': 'sk-ant-bench' } },
     ];
 
-    const bare = await startServer('bare proxy', process.execPath, [...tsx, 'bench/bare-proxy.ts', '0', String(upstream.port)], {}, /listening (\d+)/);
+    const bare = await startServer('bare proxy', process.execPath, ['bench/bare-proxy.mjs', '0', String(upstream.port)], {}, /listening (\d+)/);
     servers.push(bare);
     targets.push({ name: 'bare node:http proxy', url: `http://127.0.0.1:${bare.port}/v1/messages`, headers: { ...base, 'x-api-key': 'sk-ant-bench' }, server: bare });
 
@@ -42,7 +42,9 @@ async function main() {
     const keySecret = await provisionKey(databaseUrl, secret);
     // KEYWARD_NODE_ARGS: extra node flags for keyward only (e.g. --cpu-prof, heap limits).
     const nodeArgs = (process.env.KEYWARD_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const keyward = await startServer('keyward', process.execPath, [...nodeArgs, ...tsx, 'src/main.ts'], {
+    // Exactly what `npm start` runs: the build, then node dist/main.js.
+    await buildDist();
+    const keyward = await startServer('keyward', process.execPath, [...nodeArgs, 'dist/main.js'], {
       PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, KEYWARD_SECRET: secret, LOG_LEVEL: 'info',
       ANTHROPIC_BASE_URL: `http://127.0.0.1:${upstream.port}`, ANTHROPIC_API_KEY: 'sk-ant-bench', DATA_DIR: dir,
     });

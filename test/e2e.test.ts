@@ -91,7 +91,7 @@ describe(`keyward end to end (${usingPostgres() ? 'postgres' : 'sqlite'})`, () =
     const secret = JSON.parse(await cli(['keys', 'create', 'e2e', 'Local', 'Dev', '--json'])).secret as string;
     expect(secret).toMatch(/^sk-kw-/);
 
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, ['dist/main.js'], {
       cwd: ROOT, env: { PATH: process.env.PATH!, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,7 +1,10 @@
 import pg from 'pg';
+import { buildDist } from '../scripts/build.mjs';
 
-/** With TEST_DATABASE_URL set, fail fast (and clearly) when PostgreSQL is not answering. */
+/** Builds dist/; with TEST_DATABASE_URL set, fails fast (and clearly) when PostgreSQL is not answering. */
 export default async function globalSetup() {
+  // The server-process tests run dist/main.js, exactly what `npm start` runs.
+  await buildDist();
   const url = process.env.TEST_DATABASE_URL;
   if (!url) return;
   const client = new pg.Client({ connectionString: url });
