@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
+import { sqlRows, sqlRun } from '../db/raw.js';
 import { newId } from '../domain/random.js';
 
 export const HEARTBEAT_MS = 2_000;
@@ -36,18 +37,21 @@ export class GatewayInstances {
   }
 
   async beat() {
+    // Every 2 s on every replica: plain SQL on the driver (see db/raw.ts); Prisma only for the rare paths.
     const at = this.now();
-    await this.db.gatewayInstance.upsert({
-      where: { id: this.id },
-      create: { id: this.id, startedAt: at, heartbeatAt: at },
-      update: { heartbeatAt: at },
-    });
+    const beat = await sqlRun(this.db, 'UPDATE "GatewayInstance" SET "heartbeatAt" = $1 WHERE "id" = $2', [at, this.id]);
+    // Another process took this one for dead (a long pause) and removed it: come back.
+    if (beat === 0) await this.db.gatewayInstance.create({ data: { id: this.id, startedAt: at, heartbeatAt: at } });
     const cutoff = new Date(at.getTime() - DEAD_AFTER_MS);
-    const live = await this.db.gatewayInstance.count({ where: { heartbeatAt: { gte: cutoff } } });
-    if (live !== this.liveCount) {
+    const [counts] = await sqlRows<{ live: number | string | null; dead: number | string | null }>(this.db,
+      'SELECT SUM(CASE WHEN "heartbeatAt" >= $1 THEN 1 ELSE 0 END) AS "live", SUM(CASE WHEN "heartbeatAt" < $2 THEN 1 ELSE 0 END) AS "dead" FROM "GatewayInstance"',
+      [cutoff, cutoff]);
+    const live = Number(counts?.live ?? 0);
+    if (Math.max(1, live) !== this.liveCount) {
       this.liveCount = Math.max(1, live);
       this.onChange(this.liveCount);
     }
+    if (Number(counts?.dead ?? 0) === 0) return;
     const dead = await this.db.gatewayInstance.findMany({ where: { heartbeatAt: { lt: cutoff } }, select: { id: true } });
     for (const d of dead) await reclaimInstance(this.db, d.id, cutoff).catch((e) => this.logger.warn({ err: e }, 'lease reclaim failed'));
   }

@@ -1,4 +1,5 @@
 import type { Db } from '../db/client.js';
+import { sqlRows } from '../db/raw.js';
 import { forbidden } from '../domain/errors.js';
 import { formatUsd, type LimitChanges } from '../domain/limits.js';
 import { notifyOf, parseLimitSettings, thresholdsOf, type LimitSettings, type NotifyKind } from '../domain/limit-settings.js';
@@ -155,7 +156,21 @@ export const maskUrl = (url: string) => {
   }
 };
 
-/** Every limit row, for the gateway's in-memory copy (a few hundred rows at most). */
-export async function loadAllLimits(db: Db): Promise<LimitRow[]> {
-  return db.limit.findMany();
+/** What the gateway enforces, as numbers (micro-dollars): read every second on every replica, on the driver. */
+export interface EnforcedLimit {
+  id: string;
+  hardMicros: number | null;
+  softMicros: number | null;
+  rpm: number | null;
+  itpm: number | null;
+  otpm: number | null;
+}
+type Num = number | string | bigint | null;
+const num = (v: Num) => (v === null ? null : Number(v));
+export async function loadEnforcedLimits(db: Db): Promise<EnforcedLimit[]> {
+  const rows = await sqlRows<{ id: string; hardMicros: Num; softMicros: Num; rpm: Num; itpm: Num; otpm: Num }>(db,
+    'SELECT "id", "hardMicros", "softMicros", "rpm", "itpm", "otpm" FROM "Limit"');
+  return rows.map((r) => ({
+    id: r.id, hardMicros: num(r.hardMicros), softMicros: num(r.softMicros), rpm: num(r.rpm), itpm: num(r.itpm), otpm: num(r.otpm),
+  }));
 }

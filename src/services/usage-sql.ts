@@ -2,6 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import { join as sqlJoin, sqltag as sql } from '@prisma/client/runtime/client';
 import { driverOf, type Db } from '../db/client.js';
+import { inSqliteTransaction, pgArgs, prepared, sqliteArgs, type Param } from '../db/raw.js';
 
 /**
  * The usage flush's statements, run on the driver under Prisma (its query compiler costs the
@@ -53,7 +54,6 @@ const LAST_USED = `UPDATE "ApiKey" SET "lastUsedAt" = $1 WHERE "id" = $2 AND ("l
 /** PostgreSQL allows 65,535 parameters per statement; 16 per event. */
 const PG_EVENT_CHUNK = 1000;
 
-type Param = string | number | bigint | boolean | null | Date;
 const eventParams = (e: EventRow): Param[] => [e.id, e.orgId, e.projectId, e.keyId, e.model, e.status, e.errorClass, e.stream,
   e.input, e.output, e.cacheRead, e.cacheWrite, e.cost, e.latencyMs, e.overheadUs, e.at];
 const dailyParams = (d: DailyRow): Param[] => [d.day, d.keyId, d.model, d.orgId, d.projectId, d.requests, d.errors,
@@ -63,37 +63,10 @@ const latencyParams = (l: LatencyRow): Param[] => [l.day, l.projectId, l.orgId, 
 /** Writes the plan in one transaction; returns each budget's spend after it. */
 export async function writeFlush(db: Db, plan: FlushPlan): Promise<SpentAfter[]> {
   const driver = await driverOf(db);
-  if (driver?.kind === 'sqlite') {
-    // The adapter's transaction holds its mutex (no Prisma transaction interleaves); the statements
-    // then run synchronously, so no other query of this process can slip into the transaction.
-    const tx = await driver.begin();
-    try {
-      const spent = writeSqlite(driver.conn, plan);
-      driver.conn.prepare('COMMIT').run();
-      await tx.commit();
-      return spent;
-    } catch (error) {
-      if (driver.conn.inTransaction) driver.conn.prepare('ROLLBACK').run();
-      await tx.rollback();
-      throw error;
-    }
-  }
+  if (driver?.kind === 'sqlite') return inSqliteTransaction(driver, (conn) => writeSqlite(conn, plan));
   if (driver?.kind === 'postgres') return writePostgres(driver.pool, plan);
   return writePrisma(db, plan);
 }
-
-const statements = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
-function prepared(conn: BetterSqlite3.Database, text: string) {
-  let cache = statements.get(conn);
-  if (!cache) statements.set(conn, (cache = new Map()));
-  let s = cache.get(text);
-  if (!s) cache.set(text, (s = conn.prepare(text.replace(/\$\d+/g, '?'))));
-  return s;
-}
-
-/** Values as Prisma's SQLite adapter stores them (booleans as 0/1, times as ISO-8601 with +00:00). */
-const sqliteValue = (v: Param) => (typeof v === 'boolean' ? (v ? 1 : 0) : v instanceof Date ? v.toISOString().replace('Z', '+00:00') : v);
-const sqliteArgs = (params: Param[]) => params.map(sqliteValue);
 
 function writeSqlite(conn: BetterSqlite3.Database, plan: FlushPlan): SpentAfter[] {
   const insert = prepared(conn, `INSERT INTO "UsageEvent" (${COLS}) VALUES (${Array.from({ length: 16 }, (_, i) => `$${i + 1}`).join(', ')})`);
@@ -112,10 +85,6 @@ function writeSqlite(conn: BetterSqlite3.Database, plan: FlushPlan): SpentAfter[
   for (const [id, at] of plan.touch) prepared(conn, LAST_USED).run(sqliteArgs([at, id, at]));
   return spent;
 }
-
-/** Values for pg: BigInt as text; times as UTC ISO text (the columns are timestamp without time zone). */
-const pgValue = (v: Param) => (typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.toISOString() : v);
-const pgArgs = (params: Param[]) => params.map(pgValue);
 
 async function writePostgres(pool: pg.Pool, plan: FlushPlan): Promise<SpentAfter[]> {
   const c = await pool.connect();

@@ -124,4 +124,13 @@ describe(`limits service and rate limits (${usingPostgres() ? 'postgres' : 'sqli
     expect(await t.db.budgetLease.count({ where: { instanceId: 'gw_dead' } })).toBe(0);
     expect(await t.db.gatewayInstance.count({ where: { id: 'gw_dead' } })).toBe(0);
   });
+
+  it('a gateway that another process took for dead registers itself again on its next heartbeat', async () => {
+    const id = gw.gateway.instanceId;
+    await t.db.gatewayInstance.delete({ where: { id } });
+    await gw.gateway.internals.instances.beat();
+    const row = await t.db.gatewayInstance.findUniqueOrThrow({ where: { id } });
+    expect(Date.now() - row.heartbeatAt.getTime()).toBeLessThan(5_000);
+    expect(gw.gateway.internals.instances.live).toBe(1);
+  });
 });
