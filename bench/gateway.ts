@@ -1,7 +1,7 @@
 // npm run bench:gateway — side by side on loopback: direct to a mock upstream, a bare node:http
 // proxy (the floor), keyward's gateway, and @portkey-ai/gateway when installed.
 // Reports added latency p50/p99 at a fixed rate and throughput at saturation, plus keyward's RSS.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,6 +14,8 @@ const rate = Number(process.env.BENCH_RATE ?? 1000);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const root = path.resolve(import.meta.dirname, '..');
 const body = JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Hello' }] });
+
+type Measured = { fixed: LoadResult & { lateP99: number }; saturation: LoadResult; rssMb?: number; peakMb?: number };
 
 interface Target {
   name: string;
@@ -42,9 +44,11 @@ async function main() {
     const keySecret = await provisionKey(databaseUrl, secret);
     // KEYWARD_NODE_ARGS: extra node flags for keyward only (e.g. --cpu-prof, heap limits).
     const nodeArgs = (process.env.KEYWARD_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    // Exactly what `npm start` runs: the build, then node dist/main.js.
+    // Exactly what `npm start` runs: the build, then its command line from package.json.
     await buildDist();
-    const keyward = await startServer('keyward', process.execPath, [...nodeArgs, 'dist/main.js'], {
+    const start = startCommand();
+    const keyward = await startServer('keyward', process.execPath, [...nodeArgs, ...start.args], {
+      ...start.env,
       PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, KEYWARD_SECRET: secret, LOG_LEVEL: 'info',
       ANTHROPIC_BASE_URL: `http://127.0.0.1:${upstream.port}`, ANTHROPIC_API_KEY: 'sk-ant-bench', DATA_DIR: dir,
     });
@@ -60,7 +64,7 @@ async function main() {
       });
     }
 
-    const results: Record<string, { fixed: LoadResult; saturation: LoadResult; rssMb?: number; peakMb?: number }> = {};
+    const results: Record<string, Measured> = {};
     for (const t of targets) {
       await load({ url: t.url, headers: t.headers, body, seconds: 2, connections }); // warm-up (JIT, pools)
       const fixed = await fixedRate({ url: t.url, headers: t.headers, body, seconds, rate });
@@ -76,6 +80,19 @@ async function main() {
   }
 }
 
+/** package.json's `start` script: leading NAME=value words are environment, then node and its arguments. */
+function startCommand(): { env: Record<string, string>; args: string[] } {
+  const script = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const words = script.split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  while (/^[A-Z_]+=/.test(words[0] ?? '')) {
+    const [name, ...value] = words.shift()!.split('=');
+    env[name!] = value.join('=');
+  }
+  if (words.shift() !== 'node') throw new Error(`bench: cannot run the start script "${script}"`);
+  return { env, args: words };
+}
+
 async function startPortkey(upstreamPort: number): Promise<Server | null> {
   try {
     const entry = createRequire(import.meta.url).resolve('@portkey-ai/gateway/build/start-server.js');
@@ -86,7 +103,7 @@ async function startPortkey(upstreamPort: number): Promise<Server | null> {
   }
 }
 
-function report(results: Record<string, { fixed: LoadResult; saturation: LoadResult; rssMb?: number; peakMb?: number }>) {
+function report(results: Record<string, Measured>) {
   const direct = results.direct!;
   const bare = results['bare node:http proxy']!;
   const rows = Object.entries(results).map(([name, r]) => ({
@@ -96,11 +113,15 @@ function report(results: Record<string, { fixed: LoadResult; saturation: LoadRes
     'added p50 (ms)': name === 'direct' ? '-' : (r.fixed.p50 - direct.fixed.p50).toFixed(3),
     'added p99 (ms)': name === 'direct' ? '-' : (r.fixed.p99 - direct.fixed.p99).toFixed(3),
     'saturation req/s': Math.round(r.saturation.rps),
+    'p50/p99 @sat (ms)': `${r.saturation.p50.toFixed(1)}/${r.saturation.p99.toFixed(1)}`,
     'vs bare proxy': name === 'direct' ? '-' : (r.saturation.rps / bare.saturation.rps).toFixed(2),
     'RSS (MB)': r.rssMb ? r.rssMb.toFixed(0) : '-',
     errors: r.fixed.errors + r.saturation.errors + r.fixed.non2xx + r.saturation.non2xx,
   }));
+  // How late the fixed-rate sender itself was (it sleeps between ticks): context for the p99 column.
+  const late = Object.values(results).map((r) => r.fixed.lateP99);
   console.table(rows);
+  console.log(`fixed-rate sender lateness p99: ${late.map((l) => l.toFixed(2)).join(' / ')} ms`);
   const summary = {
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
     seconds, rate, connections, results,

@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { isPostgresUrl } from '../config/index.js';
 
 const PRISMA_DIR = fileURLToPath(new URL('../../prisma/', import.meta.url));
@@ -74,6 +73,8 @@ function migrateSqlite(url: string): string[] {
 }
 
 async function migratePostgres(url: string): Promise<string[]> {
+  // Loaded only here: an SQLite deployment never pays for the PostgreSQL driver's memory.
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
