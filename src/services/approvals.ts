@@ -14,7 +14,7 @@ import { parseKeyName } from '../domain/keys.js';
 import type { ApprovalPolicy } from '../domain/projects.js';
 import type { Role } from '../domain/roles.js';
 import { audit } from './audit.js';
-import { slackActor, systemActor, type Actor, type ServiceDeps } from './context.js';
+import { nowOf, slackActor, systemActor, type Actor, type ServiceDeps } from './context.js';
 import { claimRequest, once, refuseRepeat } from './idempotency.js';
 import type { CreateKeyInput, KeyService } from './keys.js';
 import type { ProjectService } from './projects.js';
@@ -53,7 +53,7 @@ export class ApprovalService {
   ) {}
 
   private now() {
-    return this.deps.now?.() ?? new Date();
+    return nowOf(this.deps);
   }
 
   /** `/project policy <name> approval=none|prod|always`. */

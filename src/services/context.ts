@@ -24,6 +24,11 @@ export interface ServiceDeps {
   approvalTtlMs?: number;
 }
 
+/** The service clock: `deps.now` when a test or job pins time, else the wall clock. */
+export const nowOf = (deps: Pick<ServiceDeps, 'now'>): Date => deps.now?.() ?? new Date();
+/** The org time zone calendar periods are cut in; UTC when unset. */
+export const tzOf = (deps: Pick<ServiceDeps, 'timezone'>): string => deps.timezone ?? 'UTC';
+
 export const slackActor = (orgId: string, userId: string, orgAdmin: boolean): Actor => ({
   id: `slack:${userId}`,
   orgId,

@@ -7,7 +7,7 @@ import {
 } from '../domain/keys.js';
 import { can, canManageKey } from '../domain/roles.js';
 import { audit } from './audit.js';
-import type { Actor, ServiceDeps } from './context.js';
+import { nowOf, type Actor, type ServiceDeps } from './context.js';
 import { claimRequest, once, refuseRepeat } from './idempotency.js';
 import { markKeyChanged } from './key-changes.js';
 import { lockProject, type ProjectService } from './projects.js';
@@ -66,7 +66,7 @@ export class KeyService {
   ) {}
 
   private now() {
-    return this.deps.now?.() ?? new Date();
+    return nowOf(this.deps);
   }
 
   async create(actor: Actor, input: CreateKeyInput): Promise<{ key: KeyView; projectName: string; secret: string }> {

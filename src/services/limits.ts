@@ -7,7 +7,7 @@ import { monthPeriod, type Period } from '../domain/periods.js';
 import { can } from '../domain/roles.js';
 import { deriveWebhookSecret } from '../domain/webhooks.js';
 import { audit } from './audit.js';
-import type { Actor, ServiceDeps } from './context.js';
+import { nowOf, tzOf, type Actor, type ServiceDeps } from './context.js';
 import type { ProjectService } from './projects.js';
 
 export const orgLimitId = (orgId: string) => `org:${orgId}`;
@@ -53,10 +53,10 @@ export class LimitService {
   ) {}
 
   private now() {
-    return this.deps.now?.() ?? new Date();
+    return nowOf(this.deps);
   }
   private get tz() {
-    return this.deps.timezone ?? 'UTC';
+    return tzOf(this.deps);
   }
 
   /** `target` is a project name or "org". */

@@ -3,7 +3,7 @@ import { deriveKey, open, seal } from '../domain/crypto.js';
 import { invalid, notFound, forbidden } from '../domain/errors.js';
 import { newId } from '../domain/random.js';
 import { audit } from './audit.js';
-import type { Actor, ServiceDeps } from './context.js';
+import { nowOf, type Actor, type ServiceDeps } from './context.js';
 
 /**
  * A new secret waiting for its one-time reveal (Slack's ephemeral delivery is not guaranteed).
@@ -18,7 +18,7 @@ export class PendingSecretService {
   }
 
   private now() {
-    return this.deps.now?.() ?? new Date();
+    return nowOf(this.deps);
   }
 
   async stash(keyId: string, userId: string, secret: string) {

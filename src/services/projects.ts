@@ -4,7 +4,7 @@ import { parseDescription, parseProjectName } from '../domain/projects.js';
 import { newId } from '../domain/random.js';
 import { can, roleLabel, type Action, type Role, type Subject } from '../domain/roles.js';
 import { audit } from './audit.js';
-import type { Actor, ServiceDeps } from './context.js';
+import { nowOf, type Actor, type ServiceDeps } from './context.js';
 import { markKeyChanged } from './key-changes.js';
 
 export type ProjectRow = Awaited<ReturnType<Db['project']['findFirstOrThrow']>>;
@@ -13,7 +13,7 @@ export class ProjectService {
   constructor(private readonly deps: ServiceDeps) {}
 
   private now() {
-    return this.deps.now?.() ?? new Date();
+    return nowOf(this.deps);
   }
 
   /** The actor's standing in a project. */

@@ -13,7 +13,7 @@ import { emptyTotals, quantileFromHistogram, LATENCY_BUCKETS_MS, type Breakdown,
 import type { StatementRow } from '../domain/statement.js';
 import { statementCsv, statementFilename } from '../domain/statement.js';
 import type { DailyPoint } from '../charts/data.js';
-import type { Actor, ServiceDeps } from './context.js';
+import { nowOf, tzOf, type Actor, type ServiceDeps } from './context.js';
 import { orgLimitId, projectLimitId } from './limits.js';
 import type { ProjectService } from './projects.js';
 
@@ -135,10 +135,10 @@ export class UsageReportService {
   ) {}
 
   private now() {
-    return this.deps.now?.() ?? new Date();
+    return nowOf(this.deps);
   }
   get tz() {
-    return this.deps.timezone ?? 'UTC';
+    return tzOf(this.deps);
   }
 
   /** A person's own projects (org admins too: "my projects", not all); the CLI sees every project. */

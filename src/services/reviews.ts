@@ -11,7 +11,7 @@ import {
 } from '../domain/reviews.js';
 import type { Role } from '../domain/roles.js';
 import { audit } from './audit.js';
-import { systemActor, type Actor, type ServiceDeps } from './context.js';
+import { nowOf, systemActor, tzOf, type Actor, type ServiceDeps } from './context.js';
 import type { KeyService } from './keys.js';
 import { isUniqueViolation, type ProjectService } from './projects.js';
 import type { TotpService } from './totp.js';
@@ -37,10 +37,10 @@ export class ReviewService {
   ) {}
 
   private now() {
-    return this.deps.now?.() ?? new Date();
+    return nowOf(this.deps);
   }
   get timeZone() {
-    return this.deps.timezone ?? 'UTC';
+    return tzOf(this.deps);
   }
 
   async current(orgId: string): Promise<Campaign | null> {

@@ -10,7 +10,7 @@ import {
   type OrgSettingChanges, type ProjectSettingChanges,
 } from '../domain/settings.js';
 import { audit } from './audit.js';
-import type { Actor, ServiceDeps } from './context.js';
+import { nowOf, tzOf, type Actor, type ServiceDeps } from './context.js';
 import { isUniqueViolation, type ProjectService } from './projects.js';
 
 export interface ProjectDigestView {
@@ -39,10 +39,10 @@ export class SettingsService {
   ) {}
 
   private now() {
-    return this.deps.now?.() ?? new Date();
+    return nowOf(this.deps);
   }
   private get tz() {
-    return this.deps.timezone ?? 'UTC';
+    return tzOf(this.deps);
   }
 
   async showOrg(actor: Actor, defaultCron: string): Promise<OrgSettingsView> {

@@ -10,7 +10,7 @@ import {
   ENROLL_FIRST_MESSAGE, type StepUp, type TotpRecord,
 } from '../domain/totp.js';
 import type { AuditInput } from './audit.js';
-import type { Actor } from './context.js';
+import { nowOf, type Actor } from './context.js';
 
 export interface TotpRepository {
   get(orgId: string, userId: string): Promise<TotpRecord | null>;
@@ -78,7 +78,7 @@ export class TotpService {
   constructor(private readonly deps: TotpServiceDeps) {}
 
   private now() {
-    return this.deps.now?.() ?? new Date();
+    return nowOf(this.deps);
   }
 
   private async audit(actor: Actor, at: Date, input: AuditInput) {
