@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { fixedRate, load, memoryOf, startServer, type LoadResult, type Server } from './lib.js';
+import { cpuMsOf, fixedRate, load, memoryOf, startServer, type LoadResult, type Server } from './lib.js';
 import { buildDist } from '../scripts/build.mjs';
 import { provisionKey } from './provision.js';
 
@@ -15,7 +15,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const root = path.resolve(import.meta.dirname, '..');
 const body = JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Hello' }] });
 
-type Measured = { fixed: LoadResult & { lateP99: number }; saturation: LoadResult; rssMb?: number; peakMb?: number };
+type Measured = { fixed: LoadResult & { lateP99: number }; saturation: LoadResult; cpuUsPerRequest?: number; rssMb?: number; peakMb?: number };
 
 interface Target {
   name: string;
@@ -68,9 +68,13 @@ async function main() {
     for (const t of targets) {
       await load({ url: t.url, headers: t.headers, body, seconds: 2, connections }); // warm-up (JIT, pools)
       const fixed = await fixedRate({ url: t.url, headers: t.headers, body, seconds, rate });
+      const pid = t.server?.child.pid;
+      const cpuBefore = pid ? cpuMsOf(pid) : 0;
       const saturation = await load({ url: t.url, headers: t.headers, body, seconds, connections });
-      const mem = t.server?.child.pid ? memoryOf(t.server.child.pid) : undefined;
-      results[t.name] = { fixed, saturation, ...(mem ?? {}) };
+      // CPU per request of the proxy itself: on a small machine it, the sender and the upstream share the cores.
+      const cpuUsPerRequest = pid ? ((cpuMsOf(pid) - cpuBefore) * 1000) / saturation.requests : undefined;
+      const mem = pid ? memoryOf(pid) : undefined;
+      results[t.name] = { fixed, saturation, cpuUsPerRequest, ...(mem ?? {}) };
       process.stderr.write(`measured ${t.name}\n`);
     }
     report(results);
@@ -115,6 +119,7 @@ function report(results: Record<string, Measured>) {
     'saturation req/s': Math.round(r.saturation.rps),
     'p50/p99 @sat (ms)': `${r.saturation.p50.toFixed(1)}/${r.saturation.p99.toFixed(1)}`,
     'vs bare proxy': name === 'direct' ? '-' : (r.saturation.rps / bare.saturation.rps).toFixed(2),
+    'CPU µs/req @sat': r.cpuUsPerRequest ? r.cpuUsPerRequest.toFixed(0) : '-',
     'RSS (MB)': r.rssMb ? r.rssMb.toFixed(0) : '-',
     errors: r.fixed.errors + r.saturation.errors + r.fixed.non2xx + r.saturation.non2xx,
   }));

@@ -100,6 +100,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const timers: NodeJS.Timeout[] = [];
   const active = new Set<ServerResponse>();
   let started: Promise<void> | null = null;
+  let ready = false;
   let stopping = false;
 
   async function refreshLimits() {
@@ -127,6 +128,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const prune = () => writer.prune(new Date(nowMs() - config.gateway.usageRetentionDays * 86_400_000));
     every(3_600_000, 'usage retention', prune);
     void prune().catch((e) => log.warn({ err: e }, 'usage retention failed'));
+    ready = true;
     log.info({ instance: instances.id }, 'gateway started');
   }
 
@@ -351,14 +353,13 @@ export function createGateway(opts: GatewayOptions): Gateway {
       const t0 = performance.now();
       active.add(res);
       res.once('close', () => active.delete(res));
-      if (!started) started = start();
-      started
-        .then(() => serve(req, res, path, t0))
-        .catch((error) => {
-          log.error({ err: error, path }, 'gateway request failed');
-          if (!res.headersSent) sendError(res, 500, 'api_error', 'keyward hit an internal error; the request was not forwarded.');
-          else res.destroy();
-        });
+      // Once started, straight to serve (no extra promise hop per request).
+      const served = ready ? serve(req, res, path, t0) : (started ??= start()).then(() => serve(req, res, path, t0));
+      served.catch((error) => {
+        log.error({ err: error, path }, 'gateway request failed');
+        if (!res.headersSent) sendError(res, 500, 'api_error', 'keyward hit an internal error; the request was not forwarded.');
+        else res.destroy();
+      });
       return true;
     },
     start() {

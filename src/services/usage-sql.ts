@@ -13,7 +13,7 @@ import { inSqliteTransaction, pgArgs, prepared, sqliteArgs, type Param } from '.
 export interface EventRow {
   id: string; orgId: string; projectId: string; keyId: string; model: string; status: number;
   errorClass: string | null; stream: boolean; input: number; output: number; cacheRead: number;
-  cacheWrite: number; cost: bigint; latencyMs: number; overheadUs: number; at: Date;
+  cacheWrite: number; cost: number | bigint; latencyMs: number; overheadUs: number; at: Date;
 }
 export interface DailyRow {
   day: string; keyId: string; model: string; orgId: string; projectId: string; requests: number; errors: number;

@@ -38,9 +38,10 @@ interface DailyAcc {
   output: number;
   read: number;
   write: number;
-  cost: bigint;
+  /** Sums as plain numbers while aggregating (exact far beyond a flush's totals); BigInt once per row. */
+  cost: number;
   split: [number, number, number, number, number];
-  latency: bigint;
+  latency: number;
 }
 
 /** A budget's spend moved by one committed flush (for alerts right after the flush). */
@@ -128,19 +129,19 @@ export class UsageWriter {
     const daily = new Map<string, DailyAcc>();
     // Latency histogram per (day, project): p95 for /usage and the digest without raw events.
     const latency = new Map<string, { day: string; orgId: string; projectId: string; bucket: number; count: number }>();
-    const budgetSpend = new Map<string, { limitId: string; period: string; cost: bigint }>();
+    const budgetSpend = new Map<string, { limitId: string; period: string; cost: number }>();
     const lastUsed = new Map<string, Date>();
     for (const r of batch) {
       const day = this.days.at(r.at).key;
       const k = `${day}|${r.keyId}|${r.model}`;
       let d = daily.get(k);
-      if (!d) daily.set(k, (d = { r, day, requests: 0, errors: 0, input: 0, output: 0, read: 0, write: 0, cost: 0n, split: [0, 0, 0, 0, 0], latency: 0n }));
+      if (!d) daily.set(k, (d = { r, day, requests: 0, errors: 0, input: 0, output: 0, read: 0, write: 0, cost: 0, split: [0, 0, 0, 0, 0], latency: 0 }));
       d.requests += 1;
       if (r.errorClass) d.errors += 1;
       const bucket = errorBucket(r.status) ?? (r.errorClass ? 'other' : null);
       if (bucket) d.split[ERROR_COLUMNS.indexOf(bucket)]! += 1;
       const ms = Math.max(0, Math.round(r.latencyMs));
-      d.latency += BigInt(ms);
+      d.latency += ms;
       const lb = latencyBucket(ms);
       const lk = `${day}|${r.projectId}|${lb}`;
       const l = latency.get(lk);
@@ -150,13 +151,13 @@ export class UsageWriter {
       d.output += r.usage.output;
       d.read += r.usage.cacheRead;
       d.write += r.usage.cacheWrite;
-      d.cost += BigInt(r.costMicros);
+      d.cost += r.costMicros;
       if (r.costMicros > 0) {
         for (const limitId of [projectLimitId(r.projectId), orgLimitId(r.orgId)]) {
           const bk = `${limitId}|${r.period}`;
           const b = budgetSpend.get(bk);
-          if (b) b.cost += BigInt(r.costMicros);
-          else budgetSpend.set(bk, { limitId, period: r.period, cost: BigInt(r.costMicros) });
+          if (b) b.cost += r.costMicros;
+          else budgetSpend.set(bk, { limitId, period: r.period, cost: r.costMicros });
         }
       }
       if (r.status < 400) {
@@ -175,16 +176,16 @@ export class UsageWriter {
       events: batch.map((r) => ({
         id: this.nextEventId(), orgId: r.orgId, projectId: r.projectId, keyId: r.keyId, model: r.model, status: r.status,
         errorClass: r.errorClass, stream: r.stream, input: r.usage.input, output: r.usage.output, cacheRead: r.usage.cacheRead,
-        cacheWrite: r.usage.cacheWrite, cost: BigInt(r.costMicros), latencyMs: Math.round(r.latencyMs),
+        cacheWrite: r.usage.cacheWrite, cost: r.costMicros, latencyMs: Math.round(r.latencyMs),
         overheadUs: Math.round(r.overheadUs), at: r.at,
       })),
       daily: [...daily.values()].map((d) => ({
         day: d.day, keyId: d.r.keyId, model: d.r.model, orgId: d.r.orgId, projectId: d.r.projectId, requests: d.requests,
         errors: d.errors, input: BigInt(d.input), output: BigInt(d.output), read: BigInt(d.read), write: BigInt(d.write),
-        cost: d.cost, split: d.split, latency: d.latency,
+        cost: BigInt(d.cost), split: d.split, latency: BigInt(d.latency),
       })),
       latency: [...latency.values()],
-      spend: [...budgetSpend.values()],
+      spend: [...budgetSpend.values()].map((b) => ({ ...b, cost: BigInt(b.cost) })),
       leases: this.budgets?.spendOps(spend) ?? [],
       instanceId: this.budgets?.instanceId ?? '',
       touch,
