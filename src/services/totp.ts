@@ -2,7 +2,6 @@
  * Two-factor use cases over a small repository port (phase 1: in memory; phase 2: the database).
  * Every refusal is a DomainError with a user-ready message; audit entries never hold a code or secret.
  */
-import QRCode from 'qrcode';
 import { who } from '../domain/approvals.js';
 import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import {
@@ -70,7 +69,9 @@ export type TwoFactorStatus = { status: 'none' | 'pending' | 'active'; lockedUnt
 const ATTEMPTS = 3;
 
 /** PNG of a QR code (error correction M, 4-module quiet zone as the spec asks). */
-export function renderQrPng(text: string): Promise<Buffer> {
+export async function renderQrPng(text: string): Promise<Buffer> {
+  // Loaded on first enrolment only: a process that never enrols never holds the QR library.
+  const { default: QRCode } = await import('qrcode');
   return QRCode.toBuffer(text, { type: 'png', errorCorrectionLevel: 'M', margin: 4, scale: 6 });
 }
 
