@@ -1,7 +1,16 @@
 #!/usr/bin/env node
-// keyward CLI entry: TypeScript runs through tsx (no build step), the work happens in src/cli/main.ts.
-import { register } from 'tsx/esm/api';
+// keyward CLI entry. The work happens in src/cli/main.ts: run from dist/ when the last build is
+// current (starts in about half the time), else straight from the TypeScript sources through tsx.
+import { fileURLToPath } from 'node:url';
+import { distIsCurrent } from '../scripts/dist-current.mjs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main();
+const at = (p) => fileURLToPath(new URL(p, import.meta.url));
+let cli;
+if (distIsCurrent(at('../src'), at('../dist'))) {
+  cli = await import('../dist/cli/main.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  cli = await import('../src/cli/main.ts');
+}
+process.exitCode = await cli.main();

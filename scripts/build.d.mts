@@ -1,1 +1,1 @@
-export function buildDist(): Promise<string>;
+export function buildDist(out?: string): Promise<string>;

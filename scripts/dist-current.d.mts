@@ -1,0 +1,1 @@
+export function distIsCurrent(src: string, out: string): boolean;
