@@ -1,12 +1,13 @@
 // npm run bench:gateway — side by side on loopback: direct to a mock upstream, a bare node:http
 // proxy (the floor), keyward's gateway, and @portkey-ai/gateway when installed.
 // Reports added latency p50/p99 at a fixed rate and throughput at saturation, plus keyward's RSS.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { cpuMsOf, fixedRate, load, memoryOf, startServer, type LoadResult, type Server } from './lib.js';
 import { buildDist } from '../scripts/build.mjs';
+import { startCommand } from '../scripts/start-command.mjs';
 import { provisionKey } from './provision.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -82,19 +83,6 @@ async function main() {
     for (const s of servers.reverse()) await s.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** package.json's `start` script: leading NAME=value words are environment, then node and its arguments. */
-function startCommand(): { env: Record<string, string>; args: string[] } {
-  const script = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  const words = script.split(/\s+/).filter(Boolean);
-  const env: Record<string, string> = {};
-  while (/^[A-Z_]+=/.test(words[0] ?? '')) {
-    const [name, ...value] = words.shift()!.split('=');
-    env[name!] = value.join('=');
-  }
-  if (words.shift() !== 'node') throw new Error(`bench: cannot run the start script "${script}"`);
-  return { env, args: words };
 }
 
 async function startPortkey(upstreamPort: number): Promise<Server | null> {

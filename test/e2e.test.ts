@@ -9,11 +9,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import Anthropic from '@anthropic-ai/sdk';
+import { startCommand } from '../scripts/start-command.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
 import { freshDatabase, usingPostgres, type TestDatabase } from './helpers/db.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+/** What `npm start` runs after its build (global setup built dist/). */
+const START = startCommand();
 const SIGNING = 'e2e-signing-secret-0123456789';
 const SECRET = 'e2e-server-secret-0123456789abcdefghijkl';
 
@@ -91,8 +94,8 @@ describe(`keyward end to end (${usingPostgres() ? 'postgres' : 'sqlite'})`, () =
     const secret = JSON.parse(await cli(['keys', 'create', 'e2e', 'Local', 'Dev', '--json'])).secret as string;
     expect(secret).toMatch(/^sk-kw-/);
 
-    const child = spawn(process.execPath, ['dist/main.js'], {
-      cwd: ROOT, env: { PATH: process.env.PATH!, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    const child = spawn(process.execPath, START.args, {
+      cwd: ROOT, env: { ...START.env, PATH: process.env.PATH!, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

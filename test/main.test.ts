@@ -2,16 +2,19 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { startCommand } from '../scripts/start-command.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, usingPostgres, type TestDatabase } from './helpers/db.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+/** What `npm start` runs after its build (global setup built dist/). */
+const START = startCommand();
 
 /** Starts the real server the way `npm start` does and waits for its "listening" line. */
 function startServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const child = spawn(process.execPath, START.args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH!, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: { ...START.env, PATH: process.env.PATH!, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,0 +1,1 @@
+export function startCommand(packageJsonPath?: string | URL): { env: Record<string, string>; args: string[] };
