@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { sqltag } from '@prisma/client/runtime/client';
 import { driverOf, type Db, type Driver } from './client.js';
 
 type SqliteDriver = Extract<Driver, { kind: 'sqlite' }>;
@@ -29,6 +30,9 @@ export const sqliteArgs = (params: Param[]) => params.map(sqliteValue);
 const pgValue = (v: Param) => (typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.toISOString() : v);
 export const pgArgs = (params: Param[]) => params.map(pgValue);
 
+/** The same statement as a Prisma raw query (Prisma binds the values): for clients without a captured driver. */
+export const prismaSql = (text: string, params: Param[]) => sqltag(text.split(/\$\d+/), ...params);
+
 /**
  * Runs `work` in a transaction on Prisma's SQLite connection. The adapter's transaction holds its
  * mutex (no Prisma transaction interleaves); `work` runs synchronously, so no other query of this
@@ -56,7 +60,7 @@ export async function sqlRows<T>(db: Db, text: string, params: Param[] = []): Pr
   const driver = await driverOf(db);
   if (driver?.kind === 'sqlite') return prepared(driver.conn, text).all(sqliteArgs(params)) as T[];
   if (driver?.kind === 'postgres') return (await driver.pool.query(text, pgArgs(params))).rows as T[];
-  return db.$queryRawUnsafe<T[]>(text, ...params);
+  return db.$queryRaw<T[]>(prismaSql(text, params));
 }
 
 /**
@@ -67,5 +71,5 @@ export async function sqlRun(db: Db, text: string, params: Param[] = []): Promis
   const driver = await driverOf(db);
   if (driver?.kind === 'sqlite') return inSqliteTransaction(driver, (conn) => prepared(conn, text).run(sqliteArgs(params)).changes);
   if (driver?.kind === 'postgres') return (await driver.pool.query(text, pgArgs(params))).rowCount ?? 0;
-  return db.$executeRawUnsafe(text, ...params);
+  return db.$executeRaw(prismaSql(text, params));
 }

@@ -1,8 +1,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
-import { join as sqlJoin, sqltag as sql } from '@prisma/client/runtime/client';
+import { join as sqlJoin } from '@prisma/client/runtime/client';
 import { driverOf, type Db } from '../db/client.js';
-import { inSqliteTransaction, pgArgs, prepared, sqliteArgs, type Param } from '../db/raw.js';
+import { inSqliteTransaction, pgArgs, prepared, prismaSql, sqliteArgs, type Param } from '../db/raw.js';
 
 /**
  * The usage flush's statements, run on the driver under Prisma (its query compiler costs the
@@ -119,29 +119,25 @@ async function writePostgres(pool: pg.Pool, plan: FlushPlan): Promise<SpentAfter
 
 /** Fallback through Prisma raw queries (same SQL) for clients without a captured driver. */
 async function writePrisma(db: Db, plan: FlushPlan): Promise<SpentAfter[]> {
-  const raw = (text: string, params: Param[]) => {
-    const parts = text.split(/\$\d+/);
-    return sql(parts, ...params.map((p) => (p === null ? null : p)));
-  };
   return db.$transaction(async (tx) => {
     for (let i = 0; i < plan.events.length; i += 64) {
-      const rows = plan.events.slice(i, i + 64).map((e) => raw(`(${Array(16).fill('$0').join(', ')})`, eventParams(e)));
+      const rows = plan.events.slice(i, i + 64).map((e) => prismaSql(`(${Array(16).fill('$0').join(', ')})`, eventParams(e)));
       await tx.$executeRaw`INSERT INTO "UsageEvent" ("id", "orgId", "projectId", "keyId", "model", "status", "errorClass",
         "stream", "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "costMicros", "latencyMs",
         "overheadUs", "createdAt") VALUES ${sqlJoin(rows)}`;
     }
-    for (const d of plan.daily) await tx.$executeRaw(raw(DAILY, dailyParams(d)));
-    for (const l of plan.latency) await tx.$executeRaw(raw(LATENCY, latencyParams(l)));
+    for (const d of plan.daily) await tx.$executeRaw(prismaSql(DAILY, dailyParams(d)));
+    for (const l of plan.latency) await tx.$executeRaw(prismaSql(LATENCY, latencyParams(l)));
     const spent: SpentAfter[] = [];
     for (const b of plan.spend) {
-      const [row] = await tx.$queryRaw<{ spentMicros: bigint | number }[]>(raw(SPEND, [b.cost, b.limitId, b.period]));
+      const [row] = await tx.$queryRaw<{ spentMicros: bigint | number }[]>(prismaSql(SPEND, [b.cost, b.limitId, b.period]));
       if (row) spent.push({ ...b, afterMicros: BigInt(row.spentMicros) });
     }
     for (const l of plan.leases) {
-      await tx.$executeRaw(raw(LEASE_BUDGET, [l.used, l.limitId, l.period]));
-      await tx.$executeRaw(raw(LEASE_ROW, [l.used, plan.now, l.limitId, l.period, plan.instanceId]));
+      await tx.$executeRaw(prismaSql(LEASE_BUDGET, [l.used, l.limitId, l.period]));
+      await tx.$executeRaw(prismaSql(LEASE_ROW, [l.used, plan.now, l.limitId, l.period, plan.instanceId]));
     }
-    for (const [id, at] of plan.touch) await tx.$executeRaw(raw(LAST_USED, [at, id, at]));
+    for (const [id, at] of plan.touch) await tx.$executeRaw(prismaSql(LAST_USED, [at, id, at]));
     return spent;
   });
 }
