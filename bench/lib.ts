@@ -70,16 +70,18 @@ export async function load(opts: {
     });
   });
   samples.sort((a, b) => a - b);
-  const pct = (p: number) => (samples.length ? samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]! : NaN);
   return {
     requests: result.requests.total,
     rps: result.requests.total / opts.seconds,
-    p50: pct(0.5),
-    p99: pct(0.99),
+    p50: percentile(samples, 0.5),
+    p99: percentile(samples, 0.99),
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
   };
 }
+
+/** The p-quantile of ascending `xs` (NaN when empty). */
+const percentile = (xs: number[], p: number) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]! : NaN);
 
 /** CPU time (user + system) a process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
 export function cpuMsOf(pid: number): number {
@@ -153,9 +155,8 @@ export async function fixedRate(opts: {
   agent.destroy();
   samples.sort((a, b) => a - b);
   lateness.sort((a, b) => a - b);
-  const pct = (xs: number[], p: number) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]! : NaN);
   return {
-    requests: total, rps: total / opts.seconds, p50: pct(samples, 0.5), p99: pct(samples, 0.99), errors, non2xx,
-    lateP99: pct(lateness, 0.99),
+    requests: total, rps: total / opts.seconds, p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), errors, non2xx,
+    lateP99: percentile(lateness, 0.99),
   };
 }
