@@ -25,11 +25,10 @@ export interface KeyState {
 
 const NEGATIVE_TTL_MS = 30_000;
 const MAX_NEGATIVE = 10_000;
-/** Changes committed up to this long after their timestamp are still seen (out-of-order commits). */
-const LOOKBACK_MS = 10_000;
 export const POLL_MS = 250;
-// Four times a second on every replica: plain SQL on the driver (see db/raw.ts).
-const POLL_SQL = 'SELECT "id", "keyId" FROM "KeyChange" WHERE "id" > $1 OR "createdAt" >= $2 ORDER BY "id"';
+// Four times a second on every replica: plain SQL on the driver (see db/raw.ts), a primary-key range
+// that is empty almost always. Ids commit in order (services/key-changes.ts), so none is skipped.
+const POLL_SQL = 'SELECT "id", "keyId" FROM "KeyChange" WHERE "id" > $1 ORDER BY "id"';
 
 /**
  * hash → key state, filled from the database on a miss (concurrent misses share one read) and
@@ -44,7 +43,6 @@ export class KeyCache {
   /** Bumped on every invalidation: a read that started before it is not cached. */
   private epoch = 0;
   private cursor = 0;
-  private readonly seen = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -134,20 +132,12 @@ export class KeyCache {
     this.timer = null;
   }
 
-  /**
-   * Changes after the cursor, plus recent ones by time: on PostgreSQL a transaction that took a
-   * smaller id can commit after a larger one was already read.
-   */
+  /** Drops the cached state of every key changed since the last poll. */
   async poll() {
-    const now = this.nowMs();
-    const rows = await sqlRows<{ id: number | string; keyId: string }>(this.db, POLL_SQL, [this.cursor, new Date(now - LOOKBACK_MS)]);
+    const rows = await sqlRows<{ id: number | string; keyId: string }>(this.db, POLL_SQL, [this.cursor]);
     for (const row of rows) {
-      const r = { id: Number(row.id), keyId: row.keyId };
-      if (r.id > this.cursor) this.cursor = r.id;
-      if (this.seen.has(r.id)) continue;
-      this.seen.set(r.id, now);
-      this.invalidate(r.keyId);
+      this.cursor = Math.max(this.cursor, Number(row.id));
+      this.invalidate(row.keyId);
     }
-    for (const [id, at] of this.seen) if (now - at > 3 * LOOKBACK_MS) this.seen.delete(id);
   }
 }

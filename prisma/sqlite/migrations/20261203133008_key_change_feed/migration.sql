@@ -1,0 +1,6 @@
+-- CreateTable
+CREATE TABLE "KeyChangeFeed" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "version" INTEGER NOT NULL DEFAULT 0
+);
+
