@@ -92,7 +92,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const keys = new KeyCache(db, log, nowMs);
   const rates = new RateLimiter();
   const instances = new GatewayInstances(db, log, () => new Date(nowMs()), (n) => rates.setProcesses(n));
-  const budgets = new BudgetLeases(db, instances.id, log, () => instances.live, nowMs);
+  const budgets = new BudgetLeases(db, instances, log, nowMs);
   const writer = new UsageWriter(db, tz, log, budgets);
   const months = new PeriodCache('month', tz);
   let limits = new Map<string, LimitState>();
@@ -343,7 +343,9 @@ export function createGateway(opts: GatewayOptions): Gateway {
   }
 
   return {
-    instanceId: instances.id,
+    get instanceId() {
+      return instances.id;
+    },
     internals: { budgets, writer, instances, rates },
     handle(req, res) {
       const url = req.url ?? '';

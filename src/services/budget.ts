@@ -8,6 +8,12 @@ import { isUniqueViolation } from './projects.js';
  * turns settled cost into spend when usage is flushed. The sum of all reservations across processes
  * can therefore never exceed the hard limit; overshoot comes only from a request costing more than
  * it reserved. Amounts are integer micro-dollars (safe as numbers in memory, BigInt in the database).
+ *
+ * A lease row belongs to one holder id (services/instances.ts). Every change to it is conditional on
+ * the row still being there, and `Budget.leasedMicros` moves only with a row that did change, so the
+ * budget always equals the sum of its lease rows, whatever reclaims run concurrently. A process whose
+ * leases were reclaimed drops them in memory; what its requests in flight still hold is then leased
+ * again before it admits more.
  */
 export class Ledger {
   /** Leased to this process (mirrors its BudgetLease row). */
@@ -35,24 +41,45 @@ export class Ledger {
   }
 }
 
+/** The process that holds the leases (GatewayInstances). */
+export interface LeaseHolder {
+  /** The id lease rows are held under; it changes when the leases were reclaimed. */
+  readonly id: string;
+  readonly live: number;
+  /** Leases may be reserved against until then (ms); later `renew` must confirm them first. */
+  readonly validUntil: number;
+  /** False when the leases were reclaimed (they are dropped, see onReclaimed). */
+  renew(): Promise<boolean>;
+  /** In a lease transaction: locks the holder row `id`; false when it was reclaimed. */
+  hold(tx: Tx, id: string, at: Date): Promise<boolean>;
+  onReclaimed(listener: () => void): void;
+}
+
 const DENIED_TTL_MS = 500;
 /** A process leases at most this share of a hard limit at once (and less as the budget runs out). */
 const MAX_SLICE_SHARE = 20;
 
 export interface SpendSnapshot {
-  ledgers: { ledger: Ledger; amount: number }[];
+  /** The holder id the consumed leases belong to. */
+  owner: string;
+  /** `used`: the part of `amount` taken from the lease (the rest was not leased, see dropLeases). */
+  ledgers: { ledger: Ledger; amount: number; used: number }[];
 }
+
+type Acquired = 'granted' | 'denied' | 'reclaimed';
 
 export class BudgetLeases {
   private readonly ledgers = new Map<string, Ledger>();
+  private confirming: Promise<boolean> | null = null;
 
   constructor(
     private readonly db: Db,
-    readonly instanceId: string,
+    private readonly holder: LeaseHolder,
     private readonly logger: Logger,
-    private readonly liveInstances: () => number,
     private readonly nowMs: () => number,
-  ) {}
+  ) {
+    holder.onReclaimed(() => this.dropLeases());
+  }
 
   ledger(limitId: string, period: string, hard: number): Ledger {
     const k = `${limitId}|${period}`;
@@ -65,7 +92,7 @@ export class BudgetLeases {
   /** Reserves `amount` against the ledger: synchronous when the local slice covers it. */
   reserve(l: Ledger, amount: number): boolean | Promise<boolean> {
     l.lastUse = this.nowMs();
-    if (l.free >= amount) {
+    if (l.free >= amount && l.lastUse < this.holder.validUntil) {
       l.reserved += amount;
       return true;
     }
@@ -74,6 +101,11 @@ export class BudgetLeases {
 
   private async reserveSlow(l: Ledger, amount: number): Promise<boolean> {
     for (;;) {
+      if (this.nowMs() >= this.holder.validUntil) {
+        // Silent too long (a pause, the database out of reach): make sure the leases are still ours.
+        await (this.confirming ??= this.holder.renew().finally(() => (this.confirming = null)));
+        continue;
+      }
       if (l.free >= amount) {
         l.reserved += amount;
         return true;
@@ -84,8 +116,11 @@ export class BudgetLeases {
       }
       const need = amount - l.free;
       if (need >= l.deniedNeed && this.nowMs() - l.deniedAt < DENIED_TTL_MS) return false;
-      l.acquiring = this.acquire(l, need).finally(() => (l.acquiring = null));
-      if (!(await l.acquiring)) {
+      const acquiring = this.acquire(l, need);
+      l.acquiring = acquiring.then((r) => r === 'granted', () => false).finally(() => (l.acquiring = null));
+      const result = await acquiring;
+      if (result === 'reclaimed') continue;
+      if (result === 'denied') {
         l.deniedNeed = need;
         l.deniedAt = this.nowMs();
         if (l.free >= amount) continue;
@@ -101,27 +136,33 @@ export class BudgetLeases {
   }
 
   /** Leases at least `need` more (a bigger slice while the budget is far from its end). */
-  private async acquire(l: Ledger, need: number): Promise<boolean> {
+  private async acquire(l: Ledger, need: number): Promise<Acquired> {
     const now = new Date(this.nowMs());
+    const owner = this.holder.id;
     try {
       await ensureBudgetRow(this.db, l.limitId, l.period, now);
-      return await this.db.$transaction(async (tx) => {
+      const got = await this.db.$transaction(async (tx): Promise<number | 'reclaimed'> => {
+        if (!(await this.holder.hold(tx, owner, now))) return 'reclaimed';
         const row = await tx.budget.findUniqueOrThrow({ where: { limitId_period: { limitId: l.limitId, period: l.period } } });
         const remaining = l.hard - Number(row.spentMicros) - Number(row.leasedMicros);
-        if (remaining < need) return false;
-        const slice = Math.max(need, Math.min(Math.floor(l.hard / MAX_SLICE_SHARE), Math.floor(remaining / (2 * this.liveInstances()))));
+        if (remaining < need) return 0;
+        const slice = Math.max(need, Math.min(Math.floor(l.hard / MAX_SLICE_SHARE), Math.floor(remaining / (2 * this.holder.live))));
         for (const amount of slice > need ? [slice, need] : [need]) {
           const big = BigInt(amount);
           const n = await tx.$executeRaw`UPDATE "Budget" SET "leasedMicros" = "leasedMicros" + ${big}
             WHERE "limitId" = ${l.limitId} AND "period" = ${l.period} AND "spentMicros" + "leasedMicros" + ${big} <= ${BigInt(l.hard)}`;
           if (n === 1) {
-            await addToLease(tx, l, this.instanceId, amount, now);
-            l.lease += amount;
-            return true;
+            await addToLease(tx, l, owner, amount, now);
+            return amount;
           }
         }
-        return false;
+        return 0;
       });
+      if (got === 'reclaimed') return got;
+      // Reclaimed right after the commit (found out meanwhile): the reclaim returned this slice too.
+      if (owner !== this.holder.id) return 'reclaimed';
+      l.lease += got;
+      return got > 0 ? 'granted' : 'denied';
     } catch (error) {
       this.logger.error({ err: error, limitId: l.limitId }, 'budget lease failed');
       throw error;
@@ -133,38 +174,31 @@ export class BudgetLeases {
     const ledgers: SpendSnapshot['ledgers'] = [];
     for (const l of this.ledgers.values()) {
       if (l.settled === 0) continue;
-      ledgers.push({ ledger: l, amount: l.settled });
+      ledgers.push({ ledger: l, amount: l.settled, used: Math.min(l.settled, Math.max(0, l.lease)) });
       l.flushing += l.settled;
       l.settled = 0;
     }
-    return { ledgers };
+    return { owner: this.holder.id, ledgers };
   }
 
-  /** For the flush transaction: the consumed part of each lease becomes spend (the writer adds spend). */
+  /**
+   * For the flush transaction (the writer adds the spend): the consumed part of each lease leaves
+   * the lease row of `snap.owner` and the budget's leasedMicros, only if that row still holds it.
+   */
   spendOps(snap: SpendSnapshot): { limitId: string; period: string; used: bigint }[] {
     const ops = [];
-    for (const { ledger: l, amount } of snap.ledgers) {
-      const used = BigInt(Math.min(amount, Math.max(0, l.lease)));
-      if (used !== 0n) ops.push({ limitId: l.limitId, period: l.period, used });
+    for (const { ledger: l, used } of snap.ledgers) {
+      if (used > 0) ops.push({ limitId: l.limitId, period: l.period, used: BigInt(used) });
     }
     return ops;
   }
 
-  /** In a Prisma transaction: the same as the flush does with spendOps. */
-  async writeSpend(tx: Tx, snap: SpendSnapshot, now: Date) {
-    for (const { limitId, period, used } of this.spendOps(snap)) {
-      await tx.$executeRaw`UPDATE "Budget" SET "leasedMicros" = "leasedMicros" - ${used} WHERE "limitId" = ${limitId} AND "period" = ${period}`;
-      await tx.budgetLease.updateMany({
-        where: { limitId, period, instanceId: this.instanceId },
-        data: { amountMicros: { decrement: used }, updatedAt: now },
-      });
-    }
-  }
-
   commitSpend(snap: SpendSnapshot) {
-    for (const { ledger: l, amount } of snap.ledgers) {
+    const same = snap.owner === this.holder.id;
+    for (const { ledger: l, amount, used } of snap.ledgers) {
       l.flushing -= amount;
-      l.lease = Math.max(0, l.lease - amount);
+      // After a reclaim the lease in memory is a new one: the old one's rows went back whole.
+      if (same) l.lease = Math.max(0, l.lease - used);
     }
   }
 
@@ -185,24 +219,37 @@ export class BudgetLeases {
       if (l.acquiring || now - l.lastUse < idleMs) continue;
       const back = l.lease - l.reserved - l.settled - l.flushing;
       if (back > 0) {
+        const owner = this.holder.id;
         l.lease -= back;
         try {
           await this.db.$transaction(async (tx) => {
             const big = BigInt(back);
             const at = new Date(now);
+            // Reclaimed: the whole lease went back already (and the ledger was dropped).
+            if (!(await this.holder.hold(tx, owner, at))) return;
             await tx.$executeRaw`UPDATE "Budget" SET "leasedMicros" = "leasedMicros" - ${big} WHERE "limitId" = ${l.limitId} AND "period" = ${l.period}`;
-            await tx.budgetLease.updateMany({
-              where: { limitId: l.limitId, period: l.period, instanceId: this.instanceId },
+            const { count } = await tx.budgetLease.updateMany({
+              where: { limitId: l.limitId, period: l.period, instanceId: owner, amountMicros: { gte: big } },
               data: { amountMicros: { decrement: big }, updatedAt: at },
             });
+            if (count !== 1) throw new Error(`lease row of ${owner} holds less than ${back} for ${l.limitId}`);
           });
         } catch (error) {
-          l.lease += back;
+          if (owner === this.holder.id) l.lease += back;
           this.logger.warn({ err: error, limitId: l.limitId }, 'returning a budget slice failed; will retry');
           continue;
         }
       }
       if (l.period !== currentPeriod && l.lease === 0 && l.reserved === 0 && l.settled === 0 && l.flushing === 0) this.ledgers.delete(k);
+    }
+  }
+
+  /** The leases were reclaimed: they are no longer ours. Requests in flight keep their reservations,
+   *  which the next acquisition leases again (free is negative until then). */
+  private dropLeases() {
+    for (const l of this.ledgers.values()) {
+      l.lease = 0;
+      l.deniedNeed = Infinity;
     }
   }
 

@@ -26,8 +26,9 @@ export interface FlushPlan {
   latency: LatencyRow[];
   /** Spend added per budget; the new totals come back for the alert trigger. */
   spend: { limitId: string; period: string; cost: bigint }[];
-  /** Consumed lease slices of this process that become spend. */
+  /** Consumed lease slices of this process that become spend (only while its lease row holds them). */
   leases: { limitId: string; period: string; used: bigint }[];
+  /** The holder id of those leases (services/budget.ts). */
   instanceId: string;
   touch: [string, Date][];
   now: Date;
@@ -47,9 +48,11 @@ const LATENCY = `INSERT INTO "UsageLatencyDaily" ("day", "projectId", "orgId", "
   ON CONFLICT ("day", "projectId", "bucket") DO UPDATE SET "count" = "UsageLatencyDaily"."count" + excluded."count"`;
 // RETURNING (SQLite ≥ 3.35 and PostgreSQL) tells the alert trigger which thresholds this flush crossed.
 const SPEND = `UPDATE "Budget" SET "spentMicros" = "spentMicros" + $1 WHERE "limitId" = $2 AND "period" = $3 RETURNING "spentMicros"`;
-const LEASE_BUDGET = `UPDATE "Budget" SET "leasedMicros" = "leasedMicros" - $1 WHERE "limitId" = $2 AND "period" = $3`;
+// The lease row first: when another process has reclaimed it (this one was taken for dead), the
+// budget already got the whole lease back and its leasedMicros must not move again.
 const LEASE_ROW = `UPDATE "BudgetLease" SET "amountMicros" = "amountMicros" - $1, "updatedAt" = $2
-  WHERE "limitId" = $3 AND "period" = $4 AND "instanceId" = $5`;
+  WHERE "limitId" = $3 AND "period" = $4 AND "instanceId" = $5 AND "amountMicros" >= $6`;
+const LEASE_BUDGET = `UPDATE "Budget" SET "leasedMicros" = "leasedMicros" - $1 WHERE "limitId" = $2 AND "period" = $3`;
 const LAST_USED = `UPDATE "ApiKey" SET "lastUsedAt" = $1 WHERE "id" = $2 AND ("lastUsedAt" IS NULL OR "lastUsedAt" < $3)`;
 /** PostgreSQL allows 65,535 parameters per statement; 16 per event. */
 const PG_EVENT_CHUNK = 1000;
@@ -59,6 +62,7 @@ const eventParams = (e: EventRow): Param[] => [e.id, e.orgId, e.projectId, e.key
 const dailyParams = (d: DailyRow): Param[] => [d.day, d.keyId, d.model, d.orgId, d.projectId, d.requests, d.errors,
   d.input, d.output, d.read, d.write, d.cost, ...d.split, d.latency];
 const latencyParams = (l: LatencyRow): Param[] => [l.day, l.projectId, l.orgId, l.bucket, l.count];
+const leaseRowParams = (l: FlushPlan['leases'][number], plan: FlushPlan): Param[] => [l.used, plan.now, l.limitId, l.period, plan.instanceId, l.used];
 
 /** Writes the plan in one transaction; returns each budget's spend after it. */
 export async function writeFlush(db: Db, plan: FlushPlan): Promise<SpentAfter[]> {
@@ -79,8 +83,7 @@ function writeSqlite(conn: BetterSqlite3.Database, plan: FlushPlan): SpentAfter[
     if (row) spent.push({ ...b, afterMicros: BigInt(row.spentMicros) });
   }
   for (const l of plan.leases) {
-    prepared(conn, LEASE_BUDGET).run([l.used, l.limitId, l.period]);
-    prepared(conn, LEASE_ROW).run(sqliteArgs([l.used, plan.now, l.limitId, l.period, plan.instanceId]));
+    if (prepared(conn, LEASE_ROW).run(sqliteArgs(leaseRowParams(l, plan))).changes === 1) prepared(conn, LEASE_BUDGET).run([l.used, l.limitId, l.period]);
   }
   for (const [id, at] of plan.touch) prepared(conn, LAST_USED).run(sqliteArgs([at, id, at]));
   return spent;
@@ -103,8 +106,7 @@ async function writePostgres(pool: pg.Pool, plan: FlushPlan): Promise<SpentAfter
       if (rows[0]) spent.push({ ...b, afterMicros: BigInt(rows[0].spentMicros) });
     }
     for (const l of plan.leases) {
-      await c.query(LEASE_BUDGET, pgArgs([l.used, l.limitId, l.period]));
-      await c.query(LEASE_ROW, pgArgs([l.used, plan.now, l.limitId, l.period, plan.instanceId]));
+      if ((await c.query(LEASE_ROW, pgArgs(leaseRowParams(l, plan)))).rowCount === 1) await c.query(LEASE_BUDGET, pgArgs([l.used, l.limitId, l.period]));
     }
     for (const [id, at] of plan.touch) await c.query(LAST_USED, pgArgs([at, id, at]));
     await c.query('COMMIT');
@@ -134,8 +136,7 @@ async function writePrisma(db: Db, plan: FlushPlan): Promise<SpentAfter[]> {
       if (row) spent.push({ ...b, afterMicros: BigInt(row.spentMicros) });
     }
     for (const l of plan.leases) {
-      await tx.$executeRaw(prismaSql(LEASE_BUDGET, [l.used, l.limitId, l.period]));
-      await tx.$executeRaw(prismaSql(LEASE_ROW, [l.used, plan.now, l.limitId, l.period, plan.instanceId]));
+      if ((await tx.$executeRaw(prismaSql(LEASE_ROW, leaseRowParams(l, plan)))) === 1) await tx.$executeRaw(prismaSql(LEASE_BUDGET, [l.used, l.limitId, l.period]));
     }
     for (const [id, at] of plan.touch) await tx.$executeRaw(prismaSql(LAST_USED, [at, id, at]));
     return spent;

@@ -112,7 +112,7 @@ export class UsageWriter {
   private async write() {
     const batch = this.queue;
     this.queue = [];
-    const spend = this.budgets?.takeSpend() ?? { ledgers: [] };
+    const spend = this.budgets?.takeSpend() ?? { owner: '', ledgers: [] };
     try {
       await this.writeBatch(batch, spend);
       this.budgets?.commitSpend(spend);
@@ -187,7 +187,7 @@ export class UsageWriter {
       latency: [...latency.values()],
       spend: [...budgetSpend.values()].map((b) => ({ ...b, cost: BigInt(b.cost) })),
       leases: this.budgets?.spendOps(spend) ?? [],
-      instanceId: this.budgets?.instanceId ?? '',
+      instanceId: spend.owner,
       touch,
       now,
     });

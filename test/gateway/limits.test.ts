@@ -125,11 +125,12 @@ describe(`limits service and rate limits (${usingPostgres() ? 'postgres' : 'sqli
     expect(await t.db.gatewayInstance.count({ where: { id: 'gw_dead' } })).toBe(0);
   });
 
-  it('a gateway that another process took for dead registers itself again on its next heartbeat', async () => {
+  it('a gateway that another process took for dead registers itself again (under a new id) on its next heartbeat', async () => {
     const id = gw.gateway.instanceId;
     await t.db.gatewayInstance.delete({ where: { id } });
     await gw.gateway.internals.instances.beat();
-    const row = await t.db.gatewayInstance.findUniqueOrThrow({ where: { id } });
+    expect(gw.gateway.instanceId).not.toBe(id);
+    const row = await t.db.gatewayInstance.findUniqueOrThrow({ where: { id: gw.gateway.instanceId } });
     expect(Date.now() - row.heartbeatAt.getTime()).toBeLessThan(5_000);
     expect(gw.gateway.internals.instances.live).toBe(1);
   });
