@@ -110,7 +110,11 @@ export function keyAdvice(a: AdviceInput): string {
     return `Rate limited: wait for the \`retry-after\` time and send fewer requests per minute, or ask an Admin of ${a.projectName} to raise rpm/itpm/otpm with \`/limits set ${a.projectName}\` (a key's own --rpm is set when it is created).`;
   }
   if (kind === 'spendLimit' || spent(a.limits.project) || spent(a.limits.org)) {
-    const who = spent(a.limits.org) && !spent(a.limits.project) ? 'an org admin (`/limits set org hard=…`)' : `an Admin of ${a.projectName} (\`/limits set ${a.projectName} hard=…\`)`;
+    const projectAdmin = `an Admin of ${a.projectName} (\`/limits set ${a.projectName} hard=…\`)`;
+    // Org figures are null for people who are not org admins: then either limit may be the one.
+    const who = spent(a.limits.project) ? projectAdmin
+      : spent(a.limits.org) ? 'an org admin (`/limits set org hard=…`)'
+      : `${projectAdmin} or, for the organisation's limit, an org admin`;
     return `The monthly hard limit is reached: requests pass again after ${a.resetsAt}, or ask ${who} to raise it.`;
   }
   if (kind === 'forbidden') {

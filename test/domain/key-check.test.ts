@@ -78,6 +78,7 @@ describe('advice', () => {
     expect(keyAdvice(input({ matchedPrevious: true }))).toContain('sk-kw-…wxyz');
     expect(keyAdvice(refused(429, 'rate_limit'))).toContain('/limits set app');
     expect(keyAdvice(refused(400, 'spend_limit'))).toContain('after 2026-12-01T00:00:00+00:00');
+    expect(keyAdvice(refused(400, 'spend_limit'))).toContain('an Admin of app (`/limits set app hard=…`) or, for the organisation');
     expect(keyAdvice(refused(403, 'permission'))).toContain('Scope `inference`');
     expect(keyAdvice(refused(401, 'key_expired'))).toContain('rotation replaced');
     expect(keyAdvice(refused(401, 'authentication'))).toContain('ANTHROPIC_API_KEY');
