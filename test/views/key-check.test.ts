@@ -38,6 +38,20 @@ describe('/keys check views', () => {
     expect(text).toContain('last <!date^');
   });
 
+  it('an active key in its rotation grace says until when the previous secret works, and org figures only when given', () => {
+    const grace = new Date('2026-11-26T12:00:00Z');
+    const base = report();
+    const active = report({
+      status: 'active', graceUntil: grace, key: { ...base.key, status: 'active', revokedAt: null, rotatedAt: T0, prevHint: 'sk-kw-…abcd', graceEndsAt: grace },
+    });
+    const text = allText(keyCheckMessage(active));
+    expect(text).toContain(`*active*, rotated <!date^${T0.getTime() / 1000}^`);
+    expect(text).toContain(`the previous secret sk-kw-…abcd works until <!date^${grace.getTime() / 1000}^`);
+    expect(text).not.toContain('Organisation this month');
+    const org = { ...base.limits.project, hardMicros: 5_000_000_000n, spentMicros: 1_000_000n };
+    expect(allText(keyCheckMessage(report({ limits: { project: base.limits.project, org } })))).toContain('*Organisation this month:* $1.00 of $5,000.00');
+  });
+
   it('many candidates stay within limits and each shows its id', () => {
     const candidates = Array.from({ length: 50 }, (_, i) => ({
       id: `key_${String(i).padStart(16, 'x')}`, name: 'N'.repeat(64), projectName: 'p', status: 'active' as const, hint: 'sk-kw-…abcd', matchedPrevious: i % 2 === 0,
