@@ -27,6 +27,7 @@ export function cliText(message: string): string {
   return message
     .replace(/`\/project(s)? /g, '`keyward projects ')
     .replace(/`\/keys /g, '`keyward keys ')
+    .replace(/`\/limits set /g, '`keyward limits set ')
     .replace(/`\/keyward help`/g, '`keyward help`')
     .replace(/<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/g, '$1');
 }

@@ -31,7 +31,9 @@ export function applyUsage(into: TokenUsage, raw: unknown): TokenUsage {
 export type ErrorClass =
   | 'authentication' | 'permission' | 'rate_limit' | 'spend_limit' | 'invalid_request' | 'too_large'
   | 'not_found' | 'upstream_4xx' | 'upstream_5xx' | 'upstream_unreachable' | 'timeout' | 'client_closed'
-  | 'stream_error' | 'shutting_down';
+  | 'stream_error' | 'shutting_down'
+  // 401s of a known key: revoked or expired (status); past its expiry or, for a rotated-out secret, the grace end.
+  | 'key_inactive' | 'key_expired';
 
 export function errorClassForUpstream(status: number): ErrorClass | null {
   if (status < 400) return null;

@@ -172,8 +172,12 @@ export function createGateway(opts: GatewayOptions): Gateway {
     if (key === undefined) key = await keys.load(hash);
     const now = nowMs();
     if (!key) return reject(res, 401, 'authentication_error', 'authentication', 'invalid x-api-key', '-');
-    if (!key.active) return reject(res, 401, 'authentication_error', 'authentication', `This API key (${key.keyId}) has been revoked.`, key.scope);
+    if (!key.active) {
+      record(key, 'unknown', 401, 'key_inactive', now);
+      return reject(res, 401, 'authentication_error', 'authentication', `This API key (${key.keyId}) has been revoked.`, key.scope);
+    }
     if (key.usableUntil <= now) {
+      record(key, 'unknown', 401, 'key_expired', now);
       return reject(res, 401, 'authentication_error', 'authentication', `This API key (${key.keyId}) has expired or was rotated and its grace period is over.`, key.scope);
     }
     if (!scopeAllows(key.scope, route.cap)) {

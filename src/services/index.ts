@@ -1,5 +1,6 @@
 import { ApprovalService } from './approvals.js';
 import type { ServiceDeps } from './context.js';
+import { KeyCheckService } from './key-check.js';
 import { KeyService } from './keys.js';
 import { LimitService } from './limits.js';
 import { PendingSecretService } from './pending-secrets.js';
@@ -14,6 +15,7 @@ export interface Services {
   deps: ServiceDeps;
   projects: ProjectService;
   keys: KeyService;
+  keyCheck: KeyCheckService;
   pendingSecrets: PendingSecretService;
   limits: LimitService;
   totp: TotpService;
@@ -27,6 +29,7 @@ export function createServices(deps: ServiceDeps): Services {
   const projects = new ProjectService(deps);
   const keys = new KeyService(deps, projects);
   const totp = createTotpService(deps);
+  const limits = new LimitService(deps, projects);
   return {
     deps,
     projects,
@@ -35,7 +38,8 @@ export function createServices(deps: ServiceDeps): Services {
     approvals: new ApprovalService(deps, projects, keys, totp),
     reviews: new ReviewService(deps, projects, keys, totp),
     pendingSecrets: new PendingSecretService(deps),
-    limits: new LimitService(deps, projects),
+    limits,
+    keyCheck: new KeyCheckService(deps, projects, keys, limits),
     reports: new UsageReportService(deps, projects),
     settings: new SettingsService(deps, projects),
   };

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
@@ -5,10 +6,23 @@ import { isUniqueViolation } from '../services/projects.js';
 
 /** How long Slack's answer to "is this a workspace admin/owner?" is trusted. */
 export const ADMIN_CACHE_MS = 60 * 60_000;
+/** While users.info fails, a cached "admin" is trusted at most this long; then admin rights are withheld. */
+export const ADMIN_STALE_MAX_MS = 24 * 60 * 60_000;
+
+export const UNCONFIRMED_ADMIN =
+  'keyward cannot confirm your admin status with Slack right now (users.info keeps failing), so organisation-admin ' +
+  'actions are refused until Slack answers again. Try again later, or ask someone listed in KEYWARD_ADMINS.';
+
+/**
+ * Per Slack request (see app.ts): set when an org admin's status could not be confirmed, so every
+ * refusal of that request can say why instead of a bare "only organisation admins".
+ */
+export const adminCheckOfRequest = new AsyncLocalStorage<{ unconfirmed: boolean }>();
 
 /**
  * Org admin = listed in KEYWARD_ADMINS, or a Slack workspace admin/owner (users.info, cached 1 h in
- * SlackUser). Every call also records the user's last activity for later access reviews.
+ * SlackUser). When users.info fails the last answer stands for up to 24 h; an older "admin" fails
+ * closed. Every call also records the user's last activity for later access reviews.
  */
 export class AdminResolver {
   constructor(
@@ -35,9 +49,16 @@ export class AdminResolver {
       const info = await client.users.info({ user: userId });
       isAdmin = Boolean(info.user?.is_admin || info.user?.is_owner || info.user?.is_primary_owner);
     } catch (error) {
-      // Slack unreachable: keep the last known answer (or "not admin") and ask again next time.
-      this.logger.warn({ userId, err: (error as Error).message }, 'users.info failed; using cached admin status');
+      // Slack unreachable: keep a recent answer (or "not admin") and ask again next time.
       await this.save(orgId, userId, { lastSeenAt: now });
+      const age = cached?.adminCheckedAt ? now.getTime() - cached.adminCheckedAt.getTime() : Infinity;
+      if (cached?.isWorkspaceAdmin && age >= ADMIN_STALE_MAX_MS) {
+        this.logger.warn({ userId, err: (error as Error).message, checkedAt: cached.adminCheckedAt }, 'users.info failed; cached admin status too old, admin rights withheld');
+        const request = adminCheckOfRequest.getStore();
+        if (request) request.unconfirmed = true;
+        return false;
+      }
+      this.logger.warn({ userId, err: (error as Error).message }, 'users.info failed; using cached admin status');
       return cached?.isWorkspaceAdmin ?? false;
     }
     await this.save(orgId, userId, { isWorkspaceAdmin: isAdmin, adminCheckedAt: now, lastSeenAt: now });

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { Services } from '../services/index.js';
 import { isUniqueViolation } from '../services/projects.js';
-import { AdminResolver } from './admins.js';
+import { adminCheckOfRequest, AdminResolver } from './admins.js';
 import { boltLogger } from './bolt-logger.js';
 import { describeError, type SlackDeps } from './context.js';
 import { registerHome } from './handlers/home.js';
@@ -98,6 +98,9 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
 
   const app = new App({ receiver, authorize, logger: log, clientOptions: { ...clientOptions } });
   const deps: SlackDeps = { services, logger, now, admins: new AdminResolver(services.deps.db, config.admins, logger, now) };
+
+  // Each request runs with its own admin-check state (explain() reads it when refusing).
+  app.use(({ next }) => adminCheckOfRequest.run({ unconfirmed: false }, next));
 
   // Events API retries (and replays) are dropped by event_id, across processes via the database.
   app.use(async ({ body, next }) => {

@@ -7,7 +7,7 @@ import { scrubText } from '../logger.js';
 import { slackActor, type Actor, type Services } from '../services/index.js';
 import { DuplicateRequest, firstResult } from '../services/idempotency.js';
 import { orgForTeam } from '../services/orgs.js';
-import type { AdminResolver } from './admins.js';
+import { adminCheckOfRequest, UNCONFIRMED_ADMIN, type AdminResolver } from './admins.js';
 import { note, type Message } from './views/common.js';
 import { alreadyHandled } from './views/keys.js';
 
@@ -32,7 +32,11 @@ export const describeError = (error: unknown) =>
 
 /** DomainError → its message; a repeated request → what the first one did; anything else → apology + log. */
 export function explain(error: unknown, logger: Logger, where: string): Message {
-  if (isDomainError(error)) return note(error.message);
+  if (isDomainError(error)) {
+    // An org admin whose status Slack cannot confirm is refused as a member; say why.
+    const unconfirmed = adminCheckOfRequest.getStore()?.unconfirmed && (error.code === 'forbidden' || error.code === 'not_found');
+    return note(unconfirmed ? `${error.message}\n${UNCONFIRMED_ADMIN}` : error.message);
+  }
   if (error instanceof DuplicateRequest) return alreadyHandled(error.result.keyId as string | undefined, 'key');
   logger.error({ where, error: describeError(error) }, 'slack handler failed');
   return note(APOLOGY);

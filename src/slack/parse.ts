@@ -199,7 +199,8 @@ export type KeysCommand =
   | { kind: 'requests' }
   | { kind: 'show'; keyId: string }
   | { kind: 'revoke'; keyId: string }
-  | { kind: 'rotate'; keyId: string; graceMs?: number };
+  | { kind: 'rotate'; keyId: string; graceMs?: number }
+  | { kind: 'check'; ref: string };
 
 const KEYS_USAGE: Record<string, string> = {
   create: '/keys create <project> <name...> [--scope full|inference|read-only] [--env dev|staging|prod] [--expires <N>d] [--rpm <N>] [--reason "..."]',
@@ -208,6 +209,7 @@ const KEYS_USAGE: Record<string, string> = {
   show: '/keys show <key-id>',
   revoke: '/keys revoke <key-id>',
   rotate: '/keys rotate <key-id> [--grace <N>h]',
+  check: '/keys check <key-id or last 4 characters of the secret>',
 };
 
 export function parseRpm(raw: string): number {
@@ -252,6 +254,11 @@ export function parseKeysCommand(text: string): KeysCommand {
       const { args, flags } = splitFlags(rest, ['grace']);
       arity(args, 1, 1, usage);
       return { kind: 'rotate', keyId: args[0]!, ...(flags.grace !== undefined ? { graceMs: parseGrace(flags.grace) } : {}) };
+    }
+    case 'check': {
+      const { args } = splitFlags(rest, []);
+      arity(args, 1, 1, usage);
+      return { kind: 'check', ref: args[0]! };
     }
     default: {
       const { args } = splitFlags(rest, []);

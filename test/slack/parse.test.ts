@@ -114,6 +114,9 @@ describe('/keys grammar', () => {
     expect(parseKeysCommand('revoke key_abcdefgh')).toEqual({ kind: 'revoke', keyId: 'key_abcdefgh' });
     expect(parseKeysCommand('rotate key_abcdefgh')).toEqual({ kind: 'rotate', keyId: 'key_abcdefgh' });
     expect(parseKeysCommand('rotate key_abcdefgh --grace 2h')).toEqual({ kind: 'rotate', keyId: 'key_abcdefgh', graceMs: 7_200_000 });
+    expect(parseKeysCommand('check key_abcdefgh')).toEqual({ kind: 'check', ref: 'key_abcdefgh' });
+    expect(parseKeysCommand('check sk-kw-…ab3D')).toEqual({ kind: 'check', ref: 'sk-kw-…ab3D' });
+    expect(refusal(() => parseKeysCommand('check'))).toContain('/keys check <key-id');
   });
   it('refuses bad flags and values with specific messages', () => {
     expect(refusal(() => parseKeysCommand('create beta X --scope root'))).toContain('Unknown scope "root"');

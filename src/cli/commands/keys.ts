@@ -6,6 +6,7 @@ import { clip, UsageError, type Tokens } from '../args.js';
 import { effectiveStatus, fmtTime, keyJson, table } from '../format.js';
 import { parseUserId } from '../ids.js';
 import { command, type Command, type Ctx } from '../spec.js';
+import { keyCheckCommand } from './key-check.js';
 import { asUsage, need, str, wholeNumber } from './shared.js';
 
 type KeyOut = KeyView & { projectName: string };
@@ -167,4 +168,5 @@ export const keyCommands: Command[] = [
       printSecret(ctx, key, secret, `Rotated ${key.id} "${key.name}" in ${key.projectName}; ${old}. New secret:`);
     },
   }),
+  keyCheckCommand,
 ];

@@ -9,6 +9,7 @@ import { parseKeysCommand, type KeysCommand } from '../parse.js';
 import { note, type Message } from '../views/common.js';
 import { keysHelp } from '../views/help.js';
 import { deliveryFailed, keyCreated, keyDetail, keyList, keyRotated, PAGE_ACTION } from '../views/keys.js';
+import { keyCheckChoices, keyCheckMessage } from '../views/key-check.js';
 import { createKeyModal, revokeKeyModal } from '../views/modals.js';
 import { requestList } from '../views/approvals.js';
 import { announceRequest } from './approvals.js';
@@ -73,6 +74,10 @@ async function run(deps: SlackDeps, cmd: Exclude<KeysCommand, { kind: 'help' }>,
       return keyDetail(await keys.show(actor, cmd.keyId));
     case 'requests':
       return requestList(await deps.services.approvals.listPending(actor));
+    case 'check': {
+      const r = await deps.services.keyCheck.check(actor, cmd.ref);
+      return r.kind === 'report' ? keyCheckMessage(r.report) : keyCheckChoices(r.last4, r.candidates);
+    }
     case 'create-modal': {
       const usable = (await projects.list(actor)).filter((p) => can({ orgAdmin: actor.orgAdmin, role: p.myRole }, 'key.create'));
       if (usable.length === 0) {

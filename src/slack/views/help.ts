@@ -19,6 +19,7 @@ const KEYS = [
   '`/keys list [project]` — active keys you can see',
   '`/keys requests` — pending key requests (approve or deny from the DM); add `--reason "..."` to a create that needs approval',
   '`/keys show <key-id>` — details of one key',
+  '`/keys check <key-id or last 4 characters of the secret>` — why a key fails: status, scope, limits and spend, recent 401/403/429 and spend-limit refusals, what to do',
   '`/keys revoke <key-id>` — asks to confirm, with an optional reason',
   '`/keys rotate <key-id> [--grace <N>h]` — new secret, same key; the old one works for the grace period (default 24h)',
 ];
