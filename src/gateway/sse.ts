@@ -27,6 +27,8 @@ const isEvent = (buf: string, at: number, name: string) => {
 export class SseUsageTracker implements StreamTally {
   private readonly decoder = new StringDecoder('utf8');
   private buf = '';
+  /** The pending text is plain ASCII: its bytes are its length (no UTF-8 measuring per event). */
+  private ascii = true;
   sawStart = false;
   /** The final `message_delta` (cumulative usage) arrived. */
   sawDelta = false;
@@ -40,6 +42,7 @@ export class SseUsageTracker implements StreamTally {
 
   feed(chunk: Buffer) {
     const text = this.decoder.write(chunk);
+    this.ascii = (this.buf === '' || this.ascii) && text.length === chunk.length;
     const buf = this.buf === '' ? text : this.buf + text;
     let start = 0;
     let end: number;
@@ -62,7 +65,7 @@ export class SseUsageTracker implements StreamTally {
     if (!buf.startsWith('event:', start)) return;
     let at = start + 6;
     if (buf.charCodeAt(at) === 32) at++;
-    if (isEvent(buf, at, 'content_block_delta')) this.output += tokens(bytesOfData(buf, at, end) - DELTA_FRAME);
+    if (isEvent(buf, at, 'content_block_delta')) this.output += tokens(this.bytesOfData(buf, at, end) - DELTA_FRAME);
     else if (isEvent(buf, at, 'content_block_start')) this.blockStart(buf, at, end);
     else if (isEvent(buf, at, 'message_stop')) this.sawStop = true;
     else if (isEvent(buf, at, 'message_start')) {
@@ -96,19 +99,21 @@ export class SseUsageTracker implements StreamTally {
       if (name !== -1 && name < end) this.webSearches++;
       return;
     }
-    const size = tokens(bytesOfData(buf, at, end));
+    const size = tokens(this.bytesOfData(buf, at, end));
     if (buf.startsWith('redacted_thinking"', t)) this.output += size;
     else this.toolInput += size;
   }
+
+  /** UTF-8 bytes of an event's data. */
+  private bytesOfData(buf: string, at: number, end: number) {
+    let data = buf.indexOf('data:', at);
+    if (data === -1 || data > end) return 0;
+    data += buf.charCodeAt(data + 5) === 32 ? 6 : 5;
+    return this.ascii ? end - data : Buffer.byteLength(buf.slice(data, end));
+  }
 }
 
-/** UTF-8 bytes of an event's data (at least one token per event: a delta is never empty). */
-function bytesOfData(buf: string, at: number, end: number) {
-  const data = buf.indexOf('data:', at);
-  if (data === -1 || data > end) return 0;
-  return Buffer.byteLength(buf.slice(data + 5, end)) - (buf.charCodeAt(data + 5) === 32 ? 1 : 0);
-}
-
+/** At least one token per event: a delta is never empty. */
 const tokens = (bytes: number) => (bytes <= BYTES_PER_TOKEN ? 1 : Math.ceil(bytes / BYTES_PER_TOKEN));
 
 function parseData(buf: string, at: number, end: number): unknown {
