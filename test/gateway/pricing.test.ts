@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PRICES_FILE } from '../../src/config/index.js';
+import { ConfigError, DEFAULT_PRICES_FILE, loadConfig } from '../../src/config/index.js';
 import { costMicros, DEFAULT_RESERVED_SEARCHES, PriceTable, serverSideWork, worstCaseMicros } from '../../src/domain/pricing.js';
 import { applyUsage, billableUsage, emptyUsage, type StreamTally } from '../../src/domain/usage.js';
 import { SseUsageTracker } from '../../src/gateway/sse.js';
@@ -69,6 +69,21 @@ describe('what a request may make the upstream load or bill (admission)', () => 
     expect(serverSideWork(msg({ type: 'text', text: '{"type":"url"}' })).fetches).toBe(false);
     expect(serverSideWork({ ...msg('Hi'), tools: [{ name: 'get_weather', input_schema: { type: 'object' } }] }).fetches).toBe(false);
     expect(serverSideWork({ messages: 'nonsense', tools: [null, 5] })).toEqual({ fetches: false, webSearches: 0 });
+  });
+
+  it('the fetch floor is KEYWARD_RESERVE_FETCH_TOKENS (default 100,000); a bad value is named', () => {
+    const env = { NODE_ENV: 'test', KEYWARD_SECRET: 'x'.repeat(32) };
+    expect(loadConfig(env).gateway.reserveFetchTokens).toBe(100_000);
+    expect(loadConfig({ ...env, KEYWARD_RESERVE_FETCH_TOKENS: '250000' }).gateway.reserveFetchTokens).toBe(250_000);
+    const bad = (() => {
+      try {
+        loadConfig({ ...env, KEYWARD_RESERVE_FETCH_TOKENS: 'lots' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(bad).toBeInstanceOf(ConfigError);
+    expect((bad as ConfigError).problems[0]).toMatch(/^KEYWARD_RESERVE_FETCH_TOKENS:/);
   });
 
   it('web search reserves its max_uses, or a default when it sets none', () => {
