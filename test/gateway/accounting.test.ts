@@ -4,7 +4,7 @@ import { monthPeriod } from '../../src/domain/periods.js';
 import { projectLimitId } from '../../src/services/limits.js';
 import { freshDatabase, usingPostgres, type TestDatabase } from '../helpers/db.js';
 import {
-  defaultHandler, messageBody, messageJson, raw, sse, startGatewayServer, startMockUpstream, testConfig, until, wait, world,
+  defaultHandler, messageBody, messageJson, raw, sse, startGatewayServer, startMockUpstream, testConfig, until, world,
   type GatewayServer, type MockUpstream, type World,
 } from './helpers.js';
 
@@ -17,8 +17,8 @@ const startEvent = (model: string, input: number): [string, unknown] =>
   ['message_start', { type: 'message_start', message: { ...messageJson(model, { input_tokens: input, output_tokens: 1 }), content: [], stop_reason: null } }];
 const deltaEvent: [string, unknown] = ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: CHUNK } }];
 
-/** Posts `body`, reads until `bytes` have arrived (0: until the first response byte would), then hangs up. */
-function readThenHangUp(url: string, key: string, body: string, bytes: number, opts: { beforeHeadersMs?: number } = {}): Promise<string> {
+/** Posts `body`, reads until `bytes` have arrived (or `hangUp` resolves), then hangs up. */
+function readThenHangUp(url: string, key: string, body: string, bytes: number, hangUp?: Promise<unknown>): Promise<string> {
   const u = new URL(url);
   return new Promise((resolve) => {
     let got = '';
@@ -37,12 +37,10 @@ function readThenHangUp(url: string, key: string, body: string, bytes: number, o
     });
     req.on('error', () => resolve(got));
     req.end(body);
-    if (opts.beforeHeadersMs !== undefined) {
-      setTimeout(() => {
-        req.destroy();
-        resolve(got);
-      }, opts.beforeHeadersMs);
-    }
+    void hangUp?.then(() => {
+      req.destroy();
+      resolve(got);
+    });
   });
 }
 
@@ -79,10 +77,13 @@ describe(`accounting that cannot be dodged (${usingPostgres() ? 'postgres' : 'sq
       res.on('close', () => clearInterval(timer));
     };
   };
-  const lastEvent = async (projectId: string) => {
-    await wait(50);
-    await gw.gateway.flush();
-    return (await t.db.usageEvent.findMany({ where: { projectId }, orderBy: { createdAt: 'desc' }, take: 1 }))[0]!;
+  /** The project's n-th usage event (1-based), once the gateway has recorded it. */
+  const eventNo = async (projectId: string, n: number) => {
+    const list = await until(async () => {
+      await gw.gateway.flush();
+      return t.db.usageEvent.findMany({ where: { projectId }, orderBy: { createdAt: 'asc' } });
+    }, (l) => l.length >= n);
+    return list[n - 1]!;
   };
   async function project(name: string, hard?: string) {
     const { secret } = await w.key(name);
@@ -98,7 +99,7 @@ describe(`accounting that cannot be dodged (${usingPostgres() ? 'postgres' : 'sq
     expect(received.length).toBeGreaterThanOrEqual(2048);
     const receivedTokens = deltasIn(received) * TOKENS_PER_CHUNK;
     expect(receivedTokens).toBeGreaterThan(100);
-    const ev = await lastEvent(projectId);
+    const ev = await eventNo(projectId, 1);
     expect(ev).toMatchObject({ errorClass: 'client_closed', stream: true, inputTokens: 20 });
     expect(ev.outputTokens).toBeGreaterThanOrEqual(receivedTokens);
     expect(ev.outputTokens).toBeLessThanOrEqual(4000);
@@ -114,7 +115,7 @@ describe(`accounting that cannot be dodged (${usingPostgres() ? 'postgres' : 'sq
       const body = messageBody({ model: OPUS, max_tokens: 400, stream: true });
       const first = await readThenHangUp(gw.url, secret, body, 2048);
       statuses.push(first.startsWith('event:') ? 200 : 400);
-      await wait(20);
+      await eventNo(projectId, i + 1); // settled (or refused) before the next one
     }
     expect(statuses).toContain(400);
     const refused = await raw(`${gw.url}/v1/messages`, { method: 'POST', key: secret, body: messageBody({ model: OPUS, max_tokens: 400, stream: true }) });
@@ -134,7 +135,7 @@ describe(`accounting that cannot be dodged (${usingPostgres() ? 'postgres' : 'sq
     };
     const res = await raw(`${gw.url}/v1/messages`, { method: 'POST', key: secret, body: messageBody({ model: OPUS, stream: true, max_tokens: 4000 }) }).catch(() => null);
     expect(res).toBeNull(); // the client sees the stream break
-    const ev = await lastEvent(projectId);
+    const ev = await eventNo(projectId, 1);
     expect(ev).toMatchObject({ errorClass: 'upstream_unreachable', inputTokens: 30 });
     expect(ev.outputTokens).toBeGreaterThanOrEqual(20 * TOKENS_PER_CHUNK);
   });
@@ -144,10 +145,10 @@ describe(`accounting that cannot be dodged (${usingPostgres() ? 'postgres' : 'sq
     up.handler = () => {}; // still thinking
     const body = messageBody({ model: OPUS, max_tokens: 4000, stream: true });
     const before = up.seen.length;
-    const got = await readThenHangUp(gw.url, secret, body, 1, { beforeHeadersMs: 150 });
+    const got = await readThenHangUp(gw.url, secret, body, 1, until(() => up.seen.length, (n) => n > before));
     expect(got).toBe('');
     expect(up.seen.length).toBe(before + 1);
-    const ev = await lastEvent(projectId);
+    const ev = await eventNo(projectId, 1);
     const estimate = Math.ceil(Buffer.byteLength(body) / 3);
     expect(ev).toMatchObject({ errorClass: 'client_closed', inputTokens: estimate, outputTokens: 0 });
     expect(Number(ev.costMicros)).toBe(estimate * 5);
@@ -157,7 +158,7 @@ describe(`accounting that cannot be dodged (${usingPostgres() ? 'postgres' : 'sq
       res.write(sse([startEvent(OPUS, 5000)]));
     };
     await readThenHangUp(gw.url, secret, body, 1);
-    const second = await until(() => lastEvent(projectId), (e) => e.id !== ev.id);
+    const second = await eventNo(projectId, 2);
     expect(second).toMatchObject({ errorClass: 'client_closed', inputTokens: 5000 });
   });
 
@@ -170,7 +171,7 @@ describe(`accounting that cannot be dodged (${usingPostgres() ? 'postgres' : 'sq
     };
     const body = messageBody({ model: OPUS, max_tokens: 300 });
     await readThenHangUp(gw.url, secret, body, 1);
-    const ev = await lastEvent(projectId);
+    const ev = await eventNo(projectId, 1);
     const estimate = Math.ceil(Buffer.byteLength(body) / 3);
     expect(ev).toMatchObject({ errorClass: 'client_closed', stream: false, inputTokens: estimate, outputTokens: 300 });
     expect(Number(ev.costMicros)).toBe(estimate * 5 + 300 * 25);
@@ -181,12 +182,12 @@ describe(`accounting that cannot be dodged (${usingPostgres() ? 'postgres' : 'sq
     up.handler = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' })
       .end(JSON.stringify(messageJson('claude-sonnet-4-6', { input_tokens: 10, output_tokens: 20, server_tool_use: { web_search_requests: 2 } })));
     expect((await raw(`${gw.url}/v1/messages`, { method: 'POST', key: secret, body: messageBody() })).status).toBe(200);
-    expect(Number((await lastEvent(projectId)).costMicros)).toBe(10 * 3 + 20 * 15 + 2 * 10_000);
+    expect(Number((await eventNo(projectId, 1)).costMicros)).toBe(10 * 3 + 20 * 15 + 2 * 10_000);
 
     up.handler = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' })
       .end(JSON.stringify(messageJson('claude-sonnet-4-5', { input_tokens: 250_000, output_tokens: 100 })));
     expect((await raw(`${gw.url}/v1/messages`, { method: 'POST', key: secret, body: messageBody({ model: 'claude-sonnet-4-5' }) })).status).toBe(200);
-    expect(Number((await lastEvent(projectId)).costMicros)).toBe(250_000 * 6 + 100 * 22.5);
+    expect(Number((await eventNo(projectId, 2)).costMicros)).toBe(250_000 * 6 + 100 * 22.5);
   });
 
   it('reserves the fetch floor for a tiny body that makes the upstream fetch its input, and max_uses searches', async () => {
