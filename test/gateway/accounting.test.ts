@@ -162,7 +162,7 @@ describe(`accounting that cannot be dodged (${usingPostgres() ? 'postgres' : 'sq
     expect(second).toMatchObject({ errorClass: 'client_closed', inputTokens: 5000 });
   });
 
-  it('a non-stream answer cut off midway is charged the whole reservation: the upstream had finished it', async () => {
+  it('a non-stream answer cut off midway, or left before it came, is charged the whole reservation', async () => {
     const { secret, projectId } = await project('jsoncut');
     up.handler = (_req, res) => {
       const json = JSON.stringify(messageJson(OPUS, { input_tokens: 10, output_tokens: 300 }));
@@ -175,6 +175,12 @@ describe(`accounting that cannot be dodged (${usingPostgres() ? 'postgres' : 'sq
     const estimate = Math.ceil(Buffer.byteLength(body) / 3);
     expect(ev).toMatchObject({ errorClass: 'client_closed', stream: false, inputTokens: estimate, outputTokens: 300 });
     expect(Number(ev.costMicros)).toBe(estimate * 5 + 300 * 25);
+
+    // Leaving before the answer came: the upstream may still finish (and bill) it.
+    up.handler = () => {};
+    const before = up.seen.length;
+    expect(await readThenHangUp(gw.url, secret, body, 1, until(() => up.seen.length, (n) => n > before))).toBe('');
+    expect(await eventNo(projectId, 2)).toMatchObject({ errorClass: 'client_closed', inputTokens: estimate, outputTokens: 300 });
   });
 
   it('charges web searches per use and long-context rates', async () => {
