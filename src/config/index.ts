@@ -56,6 +56,7 @@ const schema = z.object({
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(1).max(3_600_000).default(600_000),
   USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   KEYWARD_PRICES_FILE: optionalText,
+  KEYWARD_RESERVE_FETCH_TOKENS: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   // Governance (approvals, two-factor)
   KEYWARD_REQUIRE_2FA: z
     .string()
@@ -116,6 +117,8 @@ export interface Config {
     usageRetentionDays: number;
     /** Price table (USD per million tokens); defaults to config/prices.json. */
     pricesFile: string;
+    /** Input tokens reserved at least for a request that makes the upstream fetch its input (URL or file documents, web fetch…). */
+    reserveFetchTokens: number;
   };
   /** Sensitive actions need a TOTP code from everyone (unenrolled users must enroll first). */
   require2fa: boolean;
@@ -205,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { generat
       upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
       usageRetentionDays: e.USAGE_RETENTION_DAYS,
       pricesFile: path.resolve(e.KEYWARD_PRICES_FILE ?? DEFAULT_PRICES_FILE),
+      reserveFetchTokens: e.KEYWARD_RESERVE_FETCH_TOKENS,
     },
     require2fa: e.KEYWARD_REQUIRE_2FA,
     approvalTtlHours: e.KEYWARD_APPROVAL_TTL_HOURS,

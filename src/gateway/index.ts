@@ -6,8 +6,8 @@ import type { Db, Provider } from '../db/client.js';
 import { hashSecret, looksLikeSecret, scopeAllows, scopesAllowing, type GatewayCapability } from '../domain/keys.js';
 import { spendLimitMessage } from '../domain/limits.js';
 import { formatZoned, PeriodCache } from '../domain/periods.js';
-import { costMicros, estimateInputTokens, PriceTable, worstCaseMicros } from '../domain/pricing.js';
-import type { ErrorClass } from '../domain/usage.js';
+import { costMicros, estimateInputTokens, PriceTable, serverSideWork, worstCaseMicros } from '../domain/pricing.js';
+import { billableUsage, emptyUsage, type ErrorClass, type Reserved } from '../domain/usage.js';
 import { BudgetLeases, type Ledger } from '../services/budget.js';
 import { GatewayInstances } from '../services/instances.js';
 import { loadEnforcedLimits } from '../services/limits.js';
@@ -226,6 +226,11 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const model = typeof parsed.model === 'string' ? parsed.model.slice(0, 100) : 'unknown';
     const maxTokens = typeof parsed.max_tokens === 'number' && parsed.max_tokens > 0 ? Math.floor(parsed.max_tokens) : 0;
     const estimate = estimateInputTokens(body.length);
+    // The reservation also covers input the upstream loads itself and per-search fees.
+    const work = serverSideWork(parsed);
+    const reserved: Reserved = {
+      input: work.fetches ? Math.max(estimate, config.gateway.reserveFetchTokens) : estimate, maxTokens, webSearches: work.webSearches,
+    };
     const now = nowMs();
     const ids = key.ids;
     const prj = limits.get(ids.projectLimit);
@@ -273,7 +278,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       warnedModels.add(model);
       log.warn({ model }, 'model not in the price table: priced by family (see config/prices.json)');
     }
-    const worst = worstCaseMicros(price, estimate, maxTokens);
+    const worst = worstCaseMicros(price, reserved.input, maxTokens, reserved.webSearches);
     const period = months.at(new Date(now));
     const held: { l: Ledger; amount: number }[] = [];
     for (const [id, lim, scope] of [[ids.projectLimit, prj, 'project'], [ids.orgLimit, org, 'org']] as const) {
@@ -299,12 +304,15 @@ export function createGateway(opts: GatewayOptions): Gateway {
       }
       held.push({ l, amount: worst });
     }
-    forward(req, res, body, key, route, authUs, tBody, { model, estimate, held, inBuckets, outBuckets, period: period.key, price });
+    const stream = (parsed as { stream?: unknown }).stream === true;
+    forward(req, res, body, key, route, authUs, tBody, { model, estimate, reserved, stream, held, inBuckets, outBuckets, period: period.key, price });
   }
 
   interface Admitted {
     model: string;
     estimate: number;
+    reserved: Reserved;
+    stream: boolean;
     held: { l: Ledger; amount: number }[];
     inBuckets: (Bucket | null)[];
     outBuckets: (Bucket | null)[];
@@ -323,7 +331,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       metrics.upstreamLatency.observe(r.upstreamMs / 1000);
       if (r.errorClass && r.status >= 500) metrics.rejection(r.errorClass);
       if (!a) return;
-      const u = r.usage;
+      const u = billableUsage(r, a.stream, a.reserved);
       const cost = costMicros(a.price, u);
       for (const h of a.held) budgets.settle(h.l, h.amount, cost);
       const inputDelta = u.input + u.cacheWrite - a.estimate;
@@ -341,7 +349,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   function record(key: KeyState, model: string, status: number, errorClass: ErrorClass, now: number) {
     writer.push({
       orgId: key.orgId, projectId: key.projectId, keyId: key.keyId, model, status, errorClass, stream: false,
-      usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0 }, costMicros: 0,
+      usage: emptyUsage(), costMicros: 0,
       latencyMs: 0, overheadUs: 0, at: new Date(now), period: months.at(new Date(now)).key,
     });
   }

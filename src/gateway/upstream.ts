@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { TokenUsage } from '../domain/pricing.js';
-import { applyUsage, emptyUsage, errorClassForUpstream, type ErrorClass } from '../domain/usage.js';
+import { applyUsage, emptyUsage, errorClassForUpstream, type ErrorClass, type StreamTally } from '../domain/usage.js';
 import { sendError } from './errors.js';
 import { SseUsageTracker } from './sse.js';
 
@@ -65,6 +65,7 @@ export class Upstream {
     let jsonChunks: Buffer[] | null = null;
     let jsonBytes = 0;
     let status = 0;
+    let responded = false;
     let finished = false;
     const finish = (errorClass: ErrorClass | null, complete: boolean) => {
       if (finished) return;
@@ -76,8 +77,15 @@ export class Upstream {
           /* not JSON: no usage */
         }
       }
+      // Whether the usage read is all the upstream can have billed (see billableUsage).
+      let final = true;
+      if (tracker) {
+        if (!complete) tracker.end();
+        final = tracker.sawDelta;
+      } else if (jsonChunks) final = complete;
+      else if (!responded && opts.captureUsage) final = errorClass !== 'client_closed' && errorClass !== 'timeout';
       if (tracker?.errorType && !errorClass) errorClass = 'stream_error';
-      done({ status, usage, errorClass, upstreamMs: performance.now() - started, stream: tracker !== null });
+      done({ status, usage, final, tally: tracker, errorClass, upstreamMs: performance.now() - started, stream: tracker !== null });
     };
 
     const upReq = this.transport.request({
@@ -107,6 +115,7 @@ export class Upstream {
     });
 
     upReq.on('response', (upRes: IncomingMessage) => {
+      responded = true;
       status = upRes.statusCode ?? 502;
       const out: Record<string, string | string[]> = {};
       for (const name in upRes.headers) if (!DROP_RESPONSE.has(name)) out[name] = upRes.headers[name]!;
@@ -145,7 +154,12 @@ export class Upstream {
 export interface ForwardResult {
   /** Upstream status, or the gateway's 502/504 when upstream failed first; 0 if the client left first. */
   status: number;
+  /** Usage as the upstream reported it. */
   usage: TokenUsage;
+  /** False when the upstream may have billed more than `usage` says: the answer was cut off or never came. */
+  final: boolean;
+  /** What a stream showed of itself (null for JSON answers). */
+  tally: StreamTally | null;
   errorClass: ErrorClass | null;
   upstreamMs: number;
   stream: boolean;

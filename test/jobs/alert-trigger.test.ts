@@ -16,7 +16,7 @@ describe('alerts right after a usage flush', () => {
   let deps: ReturnType<typeof w.deps>;
   const record = (costMicros: number): UsageRecord => ({
     orgId: w.orgId, projectId: web.project.id, keyId: web.key.id, model: MODEL, status: 200, errorClass: null, stream: false,
-    usage: { input: 100, output: 50, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0 }, costMicros, latencyMs: 300, overheadUs: 50, at: w.clock, period: '2026-11',
+    usage: { input: 100, output: 50, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, webSearches: 0 }, costMicros, latencyMs: 300, overheadUs: 50, at: w.clock, period: '2026-11',
   });
   const alertTexts = () => deps.notifier.sent.filter((s) => s.kind === 'post' && s.to === 'CALERTS').map((s) => s.message!.text);
 
