@@ -61,7 +61,11 @@ export class LimitService {
 
   /** `target` is a project name or "org". */
   async show(actor: Actor, target: string): Promise<LimitView> {
-    if (isOrgTarget(target)) return this.withSecret(await this.view(orgLimitId(actor.orgId), 'org', 'org', null), actor, actor.orgAdmin);
+    if (isOrgTarget(target)) {
+      // Org-wide limits and spend are org admins' business (as `/usage org` is).
+      if (!actor.orgAdmin) throw forbidden('Only organisation admins see the org-wide limits.');
+      return this.withSecret(await this.view(orgLimitId(actor.orgId), 'org', 'org', null), actor, true);
+    }
     const { project, subject } = await this.projects.require(actor, target, 'project.view', { allowArchived: true });
     const view = await this.view(projectLimitId(project.id), 'project', project.name, project.id);
     return this.withSecret(view, actor, can(subject, 'limits.manage'));
