@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseCron } from '../domain/jobs.js';
 
 const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
+const SLACK_TEAM = /^[TE][A-Z0-9]{2,}$/;
 
 const optionalText = z
   .string()
@@ -31,6 +32,11 @@ const schema = z.object({
     .default('')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .refine((ids) => ids.every((id) => SLACK_USER.test(id)), 'must be comma-separated Slack user ids like U012ABC'),
+  SLACK_TEAM_IDS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((ids) => ids.every((id) => SLACK_TEAM.test(id)), 'must be comma-separated Slack team or enterprise ids like T012ABC or E012ABC'),
   KEYWARD_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
   ANTHROPIC_BASE_URL: z.url({ message: 'must be a URL' }).default('https://api.anthropic.com'),
   ANTHROPIC_API_KEY: optionalText,
@@ -97,6 +103,8 @@ export interface Config {
     /** Variables missing for the Slack receiver to start (empty = ready). */
     missing: string[];
     socketMode: boolean;
+    /** Served besides the installed team or enterprise (SLACK_TEAM_IDS). */
+    teamIds: string[];
   };
   admins: string[];
   secret: string;
@@ -192,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { generat
       apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
       missing,
       socketMode,
+      teamIds: e.SLACK_TEAM_IDS,
     },
     admins: e.KEYWARD_ADMINS,
     secret,

@@ -2,9 +2,32 @@
  * What people outside a project or the org's admins must not see through Slack: org limits, the
  * access review's per-project status, and the review report (which goes to org admins by DM only).
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NOT_SERVED } from '../../src/slack/app.js';
 import { usingPostgres } from '../helpers/db.js';
-import { createHarness, U, type Harness } from './harness.js';
+import { createHarness, HOOKS, sign, TEAM, U, type Harness } from './harness.js';
+
+/** A signed slash command from any team (and enterprise), answered through the real receiver. */
+async function commandFrom(h: Harness, origin: { team: string; enterprise?: string }, command: string, text: string, user: string) {
+  const responseUrl = `${HOOKS}/commands/${origin.team}/${randomBytes(6).toString('hex')}`;
+  const body = new URLSearchParams({
+    token: 'legacy', team_id: origin.team, team_domain: 'x', channel_id: 'C0GENERAL', channel_name: 'general', user_id: user,
+    user_name: user.toLowerCase(), command, text, api_app_id: 'A0KEYWARD', response_url: responseUrl, trigger_id: `trig.${randomBytes(4).toString('hex')}`,
+    ...(origin.enterprise ? { enterprise_id: origin.enterprise, enterprise_name: 'grid' } : {}),
+  }).toString();
+  const res = await h.post(body, { 'content-type': 'application/x-www-form-urlencoded', ...sign(body) });
+  return { ...res, responseUrl };
+}
+
+async function eventFrom(h: Harness, origin: { team: string; enterprise?: string }, event: Record<string, unknown>) {
+  const body = JSON.stringify({
+    token: 'legacy', team_id: origin.team, ...(origin.enterprise ? { enterprise_id: origin.enterprise } : {}), api_app_id: 'A0KEYWARD',
+    type: 'event_callback', event_id: `Ev${randomBytes(4).toString('hex')}`, event_time: Math.floor(Date.now() / 1000), event,
+    authorizations: [{ team_id: origin.team, enterprise_id: origin.enterprise ?? null, user_id: 'UBOT', is_bot: true, is_enterprise_install: false }],
+  });
+  return (await h.post(body, { 'content-type': 'application/json', ...sign(body) })).status;
+}
 
 const ORG_CHANNEL = 'CORGALERTS';
 
@@ -58,5 +81,86 @@ describe(`confinement in Slack (${usingPostgres() ? 'postgres' : 'sqlite'})`, ()
     const channelPosts = h.callsTo('chat.postMessage', from).filter((c) => c.body.channel === ORG_CHANNEL);
     expect(channelPosts).toHaveLength(1);
     expect(JSON.stringify(channelPosts)).not.toMatch(/alpha|hidden|UADMIN|UDEV/);
+  });
+});
+
+describe(`workspace gate (${usingPostgres() ? 'postgres' : 'sqlite'})`, () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness({ env: { SLACK_TEAM_IDS: 'T0EXTRA' } });
+    expect((await h.ask('/project', 'create home', U.org)).text).toContain('Created');
+  });
+  afterAll(async () => h?.close());
+
+  it('a request from a team keyward does not serve is refused and creates nothing', async () => {
+    const orgs = await h.t.db.org.count();
+    const records = await h.t.db.idempotencyRecord.count();
+    const r = await commandFrom(h, { team: 'T0STRANGER' }, '/project', 'create intruder', U.org);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.text)).toEqual({ response_type: 'ephemeral', text: NOT_SERVED });
+    const g = await commandFrom(h, { team: 'T0STRANGER', enterprise: 'E0STRANGER' }, '/keyward', 'review status', U.outsider);
+    expect(JSON.parse(g.text).text).toBe(NOT_SERVED);
+    expect(await eventFrom(h, { team: 'T0STRANGER' }, { type: 'app_home_opened', user: U.dev, channel: 'D1', tab: 'home' })).toBe(200);
+    await h.idle();
+    expect(await h.t.db.org.count()).toBe(orgs);
+    expect(await h.t.db.org.count({ where: { slackTeamId: 'T0STRANGER' } })).toBe(0);
+    expect(await h.t.db.project.count({ where: { name: 'intruder' } })).toBe(0);
+    expect(await h.t.db.idempotencyRecord.count()).toBe(records);
+    expect(h.callsTo('views.publish')).toHaveLength(0);
+  });
+
+  it('the installed team and SLACK_TEAM_IDS are served, each as its own org', async () => {
+    const extra = await commandFrom(h, { team: 'T0EXTRA' }, '/project', 'list', U.dev);
+    expect(extra.text).toBe('');
+    expect(String((await h.waitForResponse(extra.responseUrl)).text)).not.toContain(NOT_SERVED);
+    const ids = (await h.t.db.org.findMany({ orderBy: { createdAt: 'asc' } })).map((o) => o.slackTeamId);
+    expect(ids.sort()).toEqual([TEAM, 'T0EXTRA'].sort());
+  });
+
+  it("users.info's admin flags count only for a user of the org's own team", async () => {
+    h.handlers.set('users.info', (b) => ({ ok: true, user: { id: b.user, team_id: 'T0ELSEWHERE', is_admin: true, is_owner: true } }));
+    try {
+      expect((await h.ask('/project', 'create foreign', 'UFOREIGN')).text).toContain('Only organisation admins');
+    } finally {
+      h.handlers.delete('users.info');
+    }
+    expect((await h.ask('/project', 'create native', U.wsAdmin)).text).toContain('Created');
+  });
+});
+
+describe(`Enterprise Grid org-wide install (${usingPostgres() ? 'postgres' : 'sqlite'})`, () => {
+  const GRID = 'E0GRID';
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness({
+      api: {
+        'auth.test': () => ({ ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: GRID, enterprise_id: GRID, is_enterprise_install: true }),
+        'users.info': (b) => ({
+          ok: true,
+          user: b.user === 'WGRIDADMIN'
+            ? { id: b.user, team_id: 'T0ONE', is_admin: false, enterprise_user: { enterprise_id: GRID, is_admin: true } }
+            : { id: b.user, team_id: 'T0ONE', is_admin: true, enterprise_user: { enterprise_id: GRID, is_admin: false } },
+        }),
+      },
+    });
+  });
+  afterAll(async () => h?.close());
+
+  const answer = async (origin: { team: string; enterprise?: string }, command: string, text: string, user: string) =>
+    String((await h.waitForResponse((await commandFrom(h, origin, command, text, user)).responseUrl)).text);
+
+  it('every workspace of the enterprise is one org; other enterprises and bare teams are refused', async () => {
+    expect(await answer({ team: 'T0ONE', enterprise: GRID }, '/project', 'create shared', 'WGRIDADMIN')).toContain('Created');
+    // From another workspace of the same enterprise, the same project (same org).
+    expect(await answer({ team: 'T0TWO', enterprise: GRID }, '/project', 'create shared', 'WGRIDADMIN')).toContain('already');
+    expect(await h.t.db.org.findMany()).toMatchObject([{ slackTeamId: GRID }]);
+    for (const origin of [{ team: 'T0ONE', enterprise: 'E0OTHER' }, { team: 'T0ONE' }]) {
+      expect(JSON.parse((await commandFrom(h, origin, '/project', 'list', 'WGRIDADMIN')).text).text).toBe(NOT_SERVED);
+    }
+    expect(await h.t.db.org.count()).toBe(1);
+  });
+
+  it("only the enterprise's admins are org admins, not the admins of one of its workspaces", async () => {
+    expect(await answer({ team: 'T0TWO', enterprise: GRID }, '/project', 'create mine', 'WWSADMIN')).toContain('Only organisation admins');
   });
 });
