@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { parseRange, type AddressRange } from '../domain/addresses.js';
 import { parseCron } from '../domain/jobs.js';
 
 const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
@@ -37,6 +38,12 @@ const schema = z.object({
     .default('')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .refine((ids) => ids.every((id) => SLACK_TEAM.test(id)), 'must be comma-separated Slack team or enterprise ids like T012ABC or E012ABC'),
+  KEYWARD_WEBHOOK_ALLOW_PRIVATE: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((list) => list.every((r) => parseRange(r) !== null), 'must be comma-separated address ranges like 10.0.0.0/8,127.0.0.1/32 or fd00::/8')
+    .transform((list) => list.map((r) => parseRange(r)!)),
   KEYWARD_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
   ANTHROPIC_BASE_URL: z.url({ message: 'must be a URL' }).default('https://api.anthropic.com'),
   ANTHROPIC_API_KEY: optionalText,
@@ -125,6 +132,8 @@ export interface Config {
     /** Price table (USD per million tokens); defaults to config/prices.json. */
     pricesFile: string;
   };
+  /** Private address ranges alert webhooks may reach (KEYWARD_WEBHOOK_ALLOW_PRIVATE; none by default). */
+  webhookAllowPrivate: AddressRange[];
   /** Sensitive actions need a TOTP code from everyone (unenrolled users must enroll first). */
   require2fa: boolean;
   /** How long a key request waits for a decision before it expires. */
@@ -215,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { generat
       usageRetentionDays: e.USAGE_RETENTION_DAYS,
       pricesFile: path.resolve(e.KEYWARD_PRICES_FILE ?? DEFAULT_PRICES_FILE),
     },
+    webhookAllowPrivate: e.KEYWARD_WEBHOOK_ALLOW_PRIVATE,
     require2fa: e.KEYWARD_REQUIRE_2FA,
     approvalTtlHours: e.KEYWARD_APPROVAL_TTL_HOURS,
     jobs: { digestCron: e.KEYWARD_DIGEST_CRON, rotationDays: e.KEYWARD_ROTATION_DAYS },

@@ -1,6 +1,7 @@
 import type { Db } from '../db/client.js';
 import { sqlRows } from '../db/raw.js';
-import { forbidden } from '../domain/errors.js';
+import { webhookHostRefusal } from '../domain/addresses.js';
+import { forbidden, invalid } from '../domain/errors.js';
 import { formatUsd, type LimitChanges } from '../domain/limits.js';
 import { notifyOf, parseLimitSettings, thresholdsOf, type LimitSettings, type NotifyKind } from '../domain/limit-settings.js';
 import { monthPeriod, type Period } from '../domain/periods.js';
@@ -74,6 +75,11 @@ export class LimitService {
   /** `/limits set <project|org> hard=100 rpm=60 ...`: args may be raw `name=value` words or parsed changes. */
   async set(actor: Actor, target: string, input: string[] | LimitSettings): Promise<LimitView> {
     const settings = Array.isArray(input) ? parseLimitSettings(input) : input;
+    if (settings.webhookUrl) {
+      // Alerts are posted from keyward's own network: never to a private or internal address.
+      const refusal = webhookHostRefusal(new URL(settings.webhookUrl).hostname, this.deps.webhookAllowPrivate ?? []);
+      if (refusal) throw invalid(`webhook: ${refusal}; keyward only posts alerts to public https addresses.`);
+    }
     const { thresholds, notify, ...rest } = settings;
     const changes = {
       ...rest,

@@ -51,6 +51,10 @@ describe('loadConfig', () => {
       KEYWARD_TIMEZONE: 'Europe/Berlin', LOG_LEVEL: 'debug', SLACK_TEAM_IDS: 'T0AAA, E0GRID',
     });
     expect(c.slack.teamIds).toEqual(['T0AAA', 'E0GRID']);
+    expect(load({ KEYWARD_SECRET: SECRET, KEYWARD_WEBHOOK_ALLOW_PRIVATE: '10.0.0.0/8, ::1' }).webhookAllowPrivate).toEqual([
+      { bytes: [10, 0, 0, 0], prefix: 8 }, { bytes: [...Array(15).fill(0), 1], prefix: 128 },
+    ]);
+    expect(c.webhookAllowPrivate).toEqual([]);
     expect(c).toMatchObject({
       env: 'production', port: 8080, databaseUrl: 'postgresql://u@h:5432/db', admins: ['U012ABC', 'W99XYZ'],
       secret: SECRET, secretGenerated: false, timezone: 'Europe/Berlin', logLevel: 'debug',
@@ -76,6 +80,7 @@ describe('loadConfig', () => {
     ['SLACK_API_URL', 'not a url'],
     ['KEYWARD_ADMINS', 'U012ABC,alice'],
     ['SLACK_TEAM_IDS', 'T012ABC,acme'],
+    ['KEYWARD_WEBHOOK_ALLOW_PRIVATE', '10.0.0.0/8,intranet'],
     ['KEYWARD_SECRET', 'too-short'],
     ['ANTHROPIC_BASE_URL', 'api.anthropic.com'],
     ['KEYWARD_TIMEZONE', 'Mars/Olympus_Mons'],

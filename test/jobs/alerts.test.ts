@@ -1,13 +1,15 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRange } from '../../src/domain/addresses.js';
 import { deriveWebhookSecret, verifyWebhook } from '../../src/domain/webhooks.js';
 import { runAlerts } from '../../src/jobs/alerts.js';
 import { Scheduler } from '../../src/jobs/scheduler.js';
 import type { RecordingNotifier } from '../../src/services/notifier.js';
 import { jobWorld, SERVER_SECRET, seedProject } from './world.js';
 
-const w = jobWorld();
+// The webhook receiver below listens on loopback, which only this setting lets alerts reach.
+const w = jobWorld({ webhookAllowPrivate: [parseRange('127.0.0.1/32')!] });
 const USD = 1_000_000n;
 
 const alertPosts = (n: RecordingNotifier, to?: string) =>

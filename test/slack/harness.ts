@@ -113,6 +113,7 @@ export async function createHarness(opts: { env?: Record<string, string>; api?: 
   const services = createServices({
     db: t.db, secret: config.secret, logger, now,
     require2fa: config.require2fa, approvalTtlMs: config.approvalTtlHours * 3_600_000,
+    webhookAllowPrivate: config.webhookAllowPrivate,
   });
 
   const calls: SlackCall[] = [];
