@@ -8,7 +8,7 @@
 import { buildAlertPayload, eventKey, reachedEvents, type AlertPayload } from '../domain/alerts.js';
 import { notifyOf, thresholdsOf } from '../domain/limit-settings.js';
 import { monthPeriod } from '../domain/periods.js';
-import { classifySlackError, deriveWebhookSecret, isRetryableStatus, retryDelay, signWebhook, SLACK_RETRY, WEBHOOK_RETRY } from '../domain/webhooks.js';
+import { classifySlackError, isRetryableStatus, retryDelay, signWebhook, SLACK_RETRY, WEBHOOK_RETRY } from '../domain/webhooks.js';
 import { maskUrl } from '../services/limits.js';
 import { postWebhook, WebhookBlocked } from './webhook-http.js';
 import { NotifyError } from '../services/notifier.js';
@@ -206,7 +206,10 @@ async function slackAttempt(
 
 async function webhookAttempt(now: Date, deps: JobDeps, row: AlertRow, payload: AlertPayload, attempts: number, jitter: number): Promise<Outcome> {
   const body = JSON.stringify(payload);
-  const headers = signWebhook(deriveWebhookSecret(deps.services.deps.secret, row.orgId), body, now, { event: payload.type, delivery: row.id });
+  // Signed with this limit's own secret (and the old org-wide one while its webhook relies on it).
+  const secrets = await deps.services.limits.signingSecrets(row.limitId);
+  if (secrets.length === 0) return { status: 'skipped', error: 'the limit no longer has a webhook' };
+  const headers = signWebhook(secrets, body, now, { event: payload.type, delivery: row.id });
   let status: number | undefined;
   try {
     status = await postWebhook(row.webhookUrl!, { headers, body, timeoutMs: 10_000, allow: deps.services.deps.webhookAllowPrivate ?? [] });

@@ -54,6 +54,24 @@ describe(`confinement in Slack (${usingPostgres() ? 'postgres' : 'sqlite'})`, ()
     expect(JSON.stringify((await h.ask('/limits', 'org', U.org)).body)).toContain('4,321');
   });
 
+  it("a webhook's signing secret is shown only to who manages that limit, and rotates from Slack", async () => {
+    const secretIn = (text: string) => /whsec_[A-Za-z0-9_-]{43}/.exec(text)?.[0];
+    const set = await h.ask('/limits', 'set alpha notify=webhook webhook=https://hooks.example.com/alpha', U.admin);
+    const first = secretIn(JSON.stringify(set.body))!;
+    expect(first).toBeDefined();
+    expect(secretIn(JSON.stringify((await h.ask('/limits', 'alpha', U.dev)).body))).toBeUndefined();
+    expect((await h.ask('/limits', 'hidden', U.admin)).text).toContain('No project named "hidden"');
+    const rotated = await h.ask('/limits', 'set alpha webhook-secret=rotate', U.admin);
+    const second = secretIn(JSON.stringify(rotated.body))!;
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    expect(secretIn(JSON.stringify((await h.ask('/limits', 'alpha', U.admin)).body))).toBe(second);
+    const audit = await h.t.db.auditEvent.findMany({ where: { action: 'limits.webhook_secret_rotated' } });
+    expect(audit).toMatchObject([{ actor: `slack:${U.admin}` }]);
+    expect(JSON.stringify(await h.t.db.auditEvent.findMany())).not.toMatch(/whsec_/);
+    expect(h.logs.join('')).not.toContain(second);
+  });
+
   it('/keyward review status: org admins see every project, project Admins their own, others nothing', async () => {
     expect((await h.ask('/keyward', 'review start', U.org)).text).toContain('Started access review');
     for (const user of [U.outsider, U.dev, U.dev2]) {
