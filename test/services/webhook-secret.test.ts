@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { deriveWebhookSecret, signWebhook, verifyWebhook } from '../../src/domain/webhooks.js';
 import { usingPostgres } from '../helpers/db.js';
@@ -71,6 +72,24 @@ describe(`webhook signing secrets (${usingPostgres() ? 'postgres' : 'sqlite'})`,
     expect(await w.s.limits.signingSecrets(id)).toEqual([]);
     const again = (await w.s.limits.set(team.admin, 'rotor', ['webhook=https://r.example.com/kw'])).webhookSigningSecret!;
     expect([old, rotated]).not.toContain(again);
+  });
+
+  it("the migration marks every existing webhook for the old org-wide signature, and nothing else", async () => {
+    const team = await seedProject(w, 'premigration', { admin: 'UP', dev: 'UPD', viewer: 'UPV' });
+    await w.s.limits.set(team.admin, 'premigration', ['webhook=https://pre.example.com/kw']);
+    await w.s.limits.set(team.admin, 'premigration', ['hard=5']);
+    const id = await limitId('premigration');
+    await w.db.limit.update({ where: { id }, data: { webhookSecret: null, webhookLegacySigning: false } });
+    const plain = await seedProject(w, 'nohook', { admin: 'UN', dev: 'UND', viewer: 'UNV' });
+    await w.s.limits.set(plain.admin, 'nohook', ['hard=5']);
+    const dir = `prisma/${usingPostgres() ? 'postgres' : 'sqlite'}/migrations`;
+    const name = readdirSync(dir).find((d) => d.endsWith('_webhook_secret_per_limit'))!;
+    const update = readFileSync(`${dir}/${name}/migration.sql`, 'utf8').split('\n').filter((l) => l.startsWith('UPDATE ')).join('\n');
+    expect(update).toContain('"webhookLegacySigning"');
+    await w.db.$executeRawUnsafe(update);
+    expect((await w.db.limit.findUniqueOrThrow({ where: { id } })).webhookLegacySigning).toBe(true);
+    expect((await w.db.limit.findUniqueOrThrow({ where: { id: await limitId('nohook') } })).webhookLegacySigning).toBe(false);
+    expect(await verifies(id, deriveWebhookSecret(SERVER_SECRET, w.orgId))).toBe(true);
   });
 
   it('a webhook from before per-webhook secrets keeps its receiver working until rotated, then only its own secret signs', async () => {
