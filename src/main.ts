@@ -64,6 +64,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const services = createServices({
     db: database.db, secret: config.secret, logger, timezone: config.timezone,
     require2fa: config.require2fa, approvalTtlMs: config.approvalTtlHours * 3_600_000,
+    webhookAllowPrivate: config.webhookAllowPrivate,
   });
 
   const { roles } = config;

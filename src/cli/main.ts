@@ -152,6 +152,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const services = createServices({
         db, secret: config.secret, logger, now, timezone: config.timezone,
         require2fa: config.require2fa, approvalTtlMs: config.approvalTtlHours * 3_600_000,
+        webhookAllowPrivate: config.webhookAllowPrivate,
       });
       const ctx: Ctx = { ...base, config, db, services, actor: cliActor(orgId, osUserName(io)) };
       return await run(ctx);

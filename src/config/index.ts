@@ -3,9 +3,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { parseRange, type AddressRange } from '../domain/addresses.js';
 import { parseCron } from '../domain/jobs.js';
 
 const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
+const SLACK_TEAM = /^[TE][A-Z0-9]{2,}$/;
 
 const optionalText = z
   .string()
@@ -31,6 +33,17 @@ const schema = z.object({
     .default('')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .refine((ids) => ids.every((id) => SLACK_USER.test(id)), 'must be comma-separated Slack user ids like U012ABC'),
+  SLACK_TEAM_IDS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((ids) => ids.every((id) => SLACK_TEAM.test(id)), 'must be comma-separated Slack team or enterprise ids like T012ABC or E012ABC'),
+  KEYWARD_WEBHOOK_ALLOW_PRIVATE: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((list) => list.every((r) => parseRange(r) !== null), 'must be comma-separated address ranges like 10.0.0.0/8,127.0.0.1/32 or fd00::/8')
+    .transform((list) => list.map((r) => parseRange(r)!)),
   KEYWARD_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
   ANTHROPIC_BASE_URL: z.url({ message: 'must be a URL' }).default('https://api.anthropic.com'),
   ANTHROPIC_API_KEY: optionalText,
@@ -98,6 +111,8 @@ export interface Config {
     /** Variables missing for the Slack receiver to start (empty = ready). */
     missing: string[];
     socketMode: boolean;
+    /** Served besides the installed team or enterprise (SLACK_TEAM_IDS). */
+    teamIds: string[];
   };
   admins: string[];
   secret: string;
@@ -120,6 +135,8 @@ export interface Config {
     /** Input tokens reserved at least for a request that makes the upstream fetch its input (URL or file documents, web fetch…). */
     reserveFetchTokens: number;
   };
+  /** Private address ranges alert webhooks may reach (KEYWARD_WEBHOOK_ALLOW_PRIVATE; none by default). */
+  webhookAllowPrivate: AddressRange[];
   /** Sensitive actions need a TOTP code from everyone (unenrolled users must enroll first). */
   require2fa: boolean;
   /** How long a key request waits for a decision before it expires. */
@@ -195,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { generat
       apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
       missing,
       socketMode,
+      teamIds: e.SLACK_TEAM_IDS,
     },
     admins: e.KEYWARD_ADMINS,
     secret,
@@ -210,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { generat
       pricesFile: path.resolve(e.KEYWARD_PRICES_FILE ?? DEFAULT_PRICES_FILE),
       reserveFetchTokens: e.KEYWARD_RESERVE_FETCH_TOKENS,
     },
+    webhookAllowPrivate: e.KEYWARD_WEBHOOK_ALLOW_PRIVATE,
     require2fa: e.KEYWARD_REQUIRE_2FA,
     approvalTtlHours: e.KEYWARD_APPROVAL_TTL_HOURS,
     jobs: { digestCron: e.KEYWARD_DIGEST_CRON, rotationDays: e.KEYWARD_ROTATION_DAYS },

@@ -18,9 +18,11 @@ export interface LimitSettings extends LimitChanges {
   channelId?: string | null;
   notify?: NotifyKind[] | null;
   webhookUrl?: string | null;
+  /** `webhook-secret=rotate`: a new signing secret for this limit's webhook. */
+  rotateWebhookSecret?: true;
 }
 
-const EXTRA = ['soft', 'thresholds', 'channel', 'notify', 'webhook'] as const;
+const EXTRA = ['soft', 'thresholds', 'channel', 'notify', 'webhook', 'webhook-secret'] as const;
 const CLEAR = new Set(['none', 'off', '-', 'default']);
 
 /** "channel,admins" → kinds (unique, in canonical order). */
@@ -82,7 +84,7 @@ export function parseLimitSettings(args: string[]): LimitSettings {
   const out: LimitSettings = {};
   const seen = new Set<string>();
   for (const arg of args) {
-    const m = /^([a-z]+)=(.*)$/is.exec(arg.trim());
+    const m = /^([a-z][a-z-]*)=(.*)$/is.exec(arg.trim());
     const name = m?.[1]!.toLowerCase() ?? '';
     if (!m || !(EXTRA as readonly string[]).includes(name)) {
       base.push(arg);
@@ -96,14 +98,17 @@ export function parseLimitSettings(args: string[]): LimitSettings {
     else if (name === 'thresholds') out.thresholds = clear ? null : parseThresholds(value);
     else if (name === 'channel') out.channelId = clear ? null : parseChannelRef(value);
     else if (name === 'notify') out.notify = clear ? null : parseNotify(value);
-    else out.webhookUrl = clear ? null : parseWebhookUrl(value);
+    else if (name === 'webhook-secret') {
+      if (value.toLowerCase() !== 'rotate') throw invalid('webhook-secret takes only "rotate": webhook-secret=rotate makes a new signing secret (the old one stops at once).');
+      out.rotateWebhookSecret = true;
+    } else out.webhookUrl = clear ? null : parseWebhookUrl(value);
   }
   try {
     return base.length ? { ...parseLimitChanges(base), ...out } : out;
   } catch (error) {
     // parseLimitChanges does not know the extra names: say all of them.
     if (error instanceof Error && /Unknown setting/.test(error.message)) {
-      throw invalid(`${error.message.replace(/ Use .*$/, '')} Use hard, soft, rpm, itpm, otpm, thresholds, channel, notify or webhook (name=value).`);
+      throw invalid(`${error.message.replace(/ Use .*$/, '')} Use hard, soft, rpm, itpm, otpm, thresholds, channel, notify, webhook or webhook-secret=rotate (name=value).`);
     }
     throw error;
   }

@@ -62,9 +62,13 @@ export function parseLimitChanges(args: string[]): LimitChanges {
   return out;
 }
 
-/** The 400 message a client sees when a hard limit cannot cover a request (Anthropic's wording first). */
+/**
+ * The 400 message a client sees when a hard limit cannot cover a request (Anthropic's wording
+ * first). The org-wide amount is for org admins only, so a key holder is not told it.
+ */
 export function spendLimitMessage(opts: { scope: 'project' | 'org'; project: string; hardMicros: bigint; resetAt: string }): string {
-  const whose = opts.scope === 'project' ? `project "${opts.project}"` : `your organisation (project "${opts.project}")`;
-  return `You have reached your specified API usage limits for ${whose}: the hard limit is ${formatUsd(opts.hardMicros)} per month. ` +
-    `You will regain access on ${opts.resetAt}.`;
+  const which = opts.scope === 'project'
+    ? `project "${opts.project}": the hard limit is ${formatUsd(opts.hardMicros)} per month.`
+    : `your organisation (project "${opts.project}"): its monthly hard limit is spent.`;
+  return `You have reached your specified API usage limits for ${which} You will regain access on ${opts.resetAt}.`;
 }

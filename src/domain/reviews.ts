@@ -317,6 +317,16 @@ export function reviewProgress(items: readonly ReviewItem[], reviewers: Readonly
   };
 }
 
+/**
+ * What `/keyward review status` may show a viewer: everything to org admins; to project Admins the
+ * items of their own projects only; nothing to anyone else (null), so outsiders learn no project.
+ */
+export function itemsVisibleTo(items: readonly ReviewItem[], viewer: { orgAdmin: boolean; adminOf: readonly string[] }): ReviewItem[] | null {
+  if (viewer.orgAdmin) return [...items];
+  if (viewer.adminOf.length === 0) return null;
+  return items.filter((i) => viewer.adminOf.includes(i.projectId));
+}
+
 /** RFC 4180 field; a leading = + - @ (or tab/CR) is prefixed with ' so spreadsheets never run it. */
 export function csvField(value: unknown): string {
   let text = value === null || value === undefined ? '' : value instanceof Date ? value.toISOString() : String(value);

@@ -6,7 +6,7 @@
  * `x-keyward-timestamp: <unix seconds>`. Several `v1=` values, comma-separated, are accepted so a
  * secret can be rotated without a gap.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const SIGNATURE_HEADER = 'x-keyward-signature';
 export const TIMESTAMP_HEADER = 'x-keyward-timestamp';
@@ -16,16 +16,24 @@ export const DEFAULT_TOLERANCE_S = 300;
 
 const hmac = (secret: string, timestamp: number, body: string) => createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
 
-/** A per-org signing secret derived from KEYWARD_SECRET, so nothing new must be stored. */
+/**
+ * The old organisation-wide secret (every webhook of an org shared it, so a project Admin could
+ * sign alerts for other projects' receivers). Only webhooks set before per-webhook secrets still
+ * get a second signature under it, until their secret is rotated.
+ */
 export const deriveWebhookSecret = (serverSecret: string, orgId: string) =>
   `whsec_${createHmac('sha256', serverSecret).update(`keyward-webhook:${orgId}`).digest('base64url')}`;
 
-export function signWebhook(secret: string, body: string, now: Date, meta: { event?: string; delivery?: string } = {}): Record<string, string> {
+/** A webhook's own signing secret: 256 random bits. */
+export const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64url')}`;
+
+/** Signs with each secret given (several `v1=` values: receivers accept any they know). */
+export function signWebhook(secrets: string | readonly string[], body: string, now: Date, meta: { event?: string; delivery?: string } = {}): Record<string, string> {
   const timestamp = Math.floor(now.getTime() / 1000);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     [TIMESTAMP_HEADER]: String(timestamp),
-    [SIGNATURE_HEADER]: `v1=${hmac(secret, timestamp, body)}`,
+    [SIGNATURE_HEADER]: (typeof secrets === 'string' ? [secrets] : secrets).map((s) => `v1=${hmac(s, timestamp, body)}`).join(','),
   };
   if (meta.event) headers[EVENT_HEADER] = meta.event;
   if (meta.delivery) headers[DELIVERY_HEADER] = meta.delivery;

@@ -2,14 +2,15 @@ import type { ServerResponse } from 'node:http';
 import type { Db } from '../db/client.js';
 import { microsToUsdNumber } from '../domain/limits.js';
 import { formatZoned, monthPeriod } from '../domain/periods.js';
-import { orgLimitId, projectLimitId } from '../services/limits.js';
+import { projectLimitId } from '../services/limits.js';
 import { projectUsage, type UsageWriter } from '../services/usage.js';
 import { sendJson } from './errors.js';
 import type { LimitState } from './index.js';
 import type { KeyState } from './key-cache.js';
 
 /**
- * `GET /v1/usage`: the key's project, current calendar month in the org time zone. Flushes the
+ * `GET /v1/usage`: the key's project only (never org-wide figures: a key holder is no org admin),
+ * current calendar month in the org time zone. Flushes the
  * buffer first so the caller's own finished requests are counted; reads the daily rollup.
  */
 export async function serveUsage(
@@ -19,10 +20,7 @@ export async function serveUsage(
   const { db, key, tz, now } = ctx;
   await ctx.writer.flush().catch(() => {});
   const period = monthPeriod(now, tz);
-  const [u, orgBudget] = await Promise.all([
-    projectUsage(db, key.projectId, period),
-    db.budget.findUnique({ where: { limitId_period: { limitId: orgLimitId(key.orgId), period: period.key } } }),
-  ]);
+  const u = await projectUsage(db, key.projectId, period);
   const cost = Number(u.costMicros);
   const limit = (l: LimitState | undefined, spent: number) => ({
     hard_usd: l?.hard == null ? null : microsToUsdNumber(BigInt(l.hard)),
@@ -52,7 +50,6 @@ export async function serveUsage(
     limits: {
       ...limit(ctx.limits.get(projectLimitId(key.projectId)), cost),
       resets_at: formatZoned(period.end, tz),
-      org: limit(ctx.limits.get(orgLimitId(key.orgId)), Number(orgBudget?.spentMicros ?? 0n)),
     },
   });
 }

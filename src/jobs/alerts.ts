@@ -8,8 +8,9 @@
 import { buildAlertPayload, eventKey, reachedEvents, type AlertPayload } from '../domain/alerts.js';
 import { notifyOf, thresholdsOf } from '../domain/limit-settings.js';
 import { monthPeriod } from '../domain/periods.js';
-import { classifySlackError, deriveWebhookSecret, isRetryableStatus, retryDelay, signWebhook, SLACK_RETRY, WEBHOOK_RETRY } from '../domain/webhooks.js';
+import { classifySlackError, isRetryableStatus, retryDelay, signWebhook, SLACK_RETRY, WEBHOOK_RETRY } from '../domain/webhooks.js';
 import { maskUrl } from '../services/limits.js';
+import { postWebhook, WebhookBlocked } from './webhook-http.js';
 import { NotifyError } from '../services/notifier.js';
 import { isUniqueViolation } from '../services/projects.js';
 import { breakdown } from '../services/reports.js';
@@ -205,17 +206,19 @@ async function slackAttempt(
 
 async function webhookAttempt(now: Date, deps: JobDeps, row: AlertRow, payload: AlertPayload, attempts: number, jitter: number): Promise<Outcome> {
   const body = JSON.stringify(payload);
-  const headers = signWebhook(deriveWebhookSecret(deps.services.deps.secret, row.orgId), body, now, { event: payload.type, delivery: row.id });
+  // Signed with this limit's own secret (and the old org-wide one while its webhook relies on it).
+  const secrets = await deps.services.limits.signingSecrets(row.limitId);
+  if (secrets.length === 0) return { status: 'skipped', error: 'the limit no longer has a webhook' };
+  const headers = signWebhook(secrets, body, now, { event: payload.type, delivery: row.id });
   let status: number | undefined;
   try {
-    const res = await (deps.fetch ?? fetch)(row.webhookUrl!, { method: 'POST', headers, body, redirect: 'error', signal: AbortSignal.timeout(10_000) });
-    status = res.status;
-    await res.body?.cancel().catch(() => {});
-    if (res.ok) {
+    status = await postWebhook(row.webhookUrl!, { headers, body, timeoutMs: 10_000, allow: deps.services.deps.webhookAllowPrivate ?? [] });
+    if (status >= 200 && status < 300) {
       await problemSolved(deps, `webhook:${row.limitId}`);
       return { status: 'sent' };
     }
-  } catch {
+  } catch (error) {
+    if (error instanceof WebhookBlocked) return blocked(deps, row, attempts);
     status = undefined; // network error or timeout
   }
   const error = status === undefined ? 'unreachable' : `HTTP ${status}`;
@@ -225,6 +228,17 @@ async function webhookAttempt(now: Date, deps: JobDeps, row: AlertRow, payload: 
   await surfaceProblem(deps, {
     orgId: row.orgId, projectId: row.projectId, destination: `webhook:${row.limitId}`, code: error, alertId: row.id,
     hint: `The alert webhook ${maskUrl(row.webhookUrl!)} answered ${error} after ${attempts} attempt${attempts === 1 ? '' : 's'}; keyward stopped retrying this alert. Check the receiver, or change it with /limits set … webhook=<https url>.`,
+  });
+  return { status: 'failed', error };
+}
+
+/** A private or reserved target is final (retrying cannot help) and told to admins once. */
+async function blocked(deps: JobDeps, row: AlertRow, attempts: number): Promise<Outcome> {
+  const error = 'blocked: private or reserved address';
+  logOf(deps).warn({ alertId: row.id, url: maskUrl(row.webhookUrl!), attempts }, 'alert webhook refused: private or reserved address');
+  await surfaceProblem(deps, {
+    orgId: row.orgId, projectId: row.projectId, destination: `webhook:${row.limitId}`, code: error, alertId: row.id,
+    hint: `The alert webhook ${maskUrl(row.webhookUrl!)} points to a private or reserved address, which keyward does not call. Give a public https URL with /limits set … webhook=<https url>.`,
   });
   return { status: 'failed', error };
 }

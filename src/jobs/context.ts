@@ -15,7 +15,6 @@ export interface JobDeps {
   rotation: RotationPolicy;
   /** Weekly digest schedule (cron in the org time zone). */
   digestCron: string;
-  fetch?: typeof fetch;
   /** Retry jitter in [0, 1); fixed in tests. */
   jitter?: () => number;
   /** Compute and report, send nothing, write nothing. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
+import type { AddressRange } from '../domain/addresses.js';
 
 /** Who acts. `id` is what the audit log shows (`slack:U123`, `cli:alice`, `system`). */
 export interface Actor {
@@ -22,6 +23,8 @@ export interface ServiceDeps {
   require2fa?: boolean;
   /** KEYWARD_APPROVAL_TTL_HOURS in ms: how long a key request waits for a decision (default 24 h). */
   approvalTtlMs?: number;
+  /** KEYWARD_WEBHOOK_ALLOW_PRIVATE: private ranges webhooks may reach (none by default). */
+  webhookAllowPrivate?: readonly AddressRange[];
 }
 
 /** The service clock: `deps.now` when a test or job pins time, else the wall clock. */

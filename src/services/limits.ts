@@ -1,11 +1,13 @@
 import type { Db } from '../db/client.js';
 import { sqlRows } from '../db/raw.js';
-import { forbidden } from '../domain/errors.js';
+import { webhookHostRefusal } from '../domain/addresses.js';
+import { forbidden, invalid } from '../domain/errors.js';
 import { formatUsd, type LimitChanges } from '../domain/limits.js';
 import { notifyOf, parseLimitSettings, thresholdsOf, type LimitSettings, type NotifyKind } from '../domain/limit-settings.js';
 import { monthPeriod, type Period } from '../domain/periods.js';
 import { can } from '../domain/roles.js';
-import { deriveWebhookSecret } from '../domain/webhooks.js';
+import { deriveKey, open, seal } from '../domain/crypto.js';
+import { deriveWebhookSecret, newWebhookSecret } from '../domain/webhooks.js';
 import { audit } from './audit.js';
 import { nowOf, tzOf, type Actor, type ServiceDeps } from './context.js';
 import type { ProjectService } from './projects.js';
@@ -37,8 +39,10 @@ export interface LimitView {
   channelId: string | null;
   notify: NotifyKind[];
   webhookUrl: string | null;
-  /** The org's webhook signing secret, only for those who manage this limit and only with a webhook set. */
+  /** This webhook's own signing secret, only for those who manage this limit and only with a webhook set. */
   webhookSigningSecret: string | null;
+  /** Set before per-webhook secrets: alerts also carry a signature under the old org-wide secret. */
+  webhookLegacySigning: boolean;
   /** Latest alert delivery failure of this limit (webhook or Slack), for `/limits`. */
   lastDeliveryError: { at: Date; error: string } | null;
 }
@@ -47,10 +51,14 @@ const isOrgTarget = (target: string) => target.trim().toLowerCase() === 'org';
 
 /** Limits of projects and of the org: shown to members, changed by project Admins / org admins. */
 export class LimitService {
+  private readonly sealKey: Buffer;
+
   constructor(
     private readonly deps: ServiceDeps,
     private readonly projects: ProjectService,
-  ) {}
+  ) {
+    this.sealKey = deriveKey(deps.secret, 'webhook-secret');
+  }
 
   private now() {
     return nowOf(this.deps);
@@ -61,16 +69,25 @@ export class LimitService {
 
   /** `target` is a project name or "org". */
   async show(actor: Actor, target: string): Promise<LimitView> {
-    if (isOrgTarget(target)) return this.withSecret(await this.view(orgLimitId(actor.orgId), 'org', 'org', null), actor, actor.orgAdmin);
+    if (isOrgTarget(target)) {
+      // Org-wide limits and spend are org admins' business (as `/usage org` is).
+      if (!actor.orgAdmin) throw forbidden('Only organisation admins see the org-wide limits.');
+      return this.withSecret(orgLimitId(actor.orgId), await this.view(orgLimitId(actor.orgId), 'org', 'org', null), true);
+    }
     const { project, subject } = await this.projects.require(actor, target, 'project.view', { allowArchived: true });
     const view = await this.view(projectLimitId(project.id), 'project', project.name, project.id);
-    return this.withSecret(view, actor, can(subject, 'limits.manage'));
+    return this.withSecret(projectLimitId(project.id), view, can(subject, 'limits.manage'));
   }
 
   /** `/limits set <project|org> hard=100 rpm=60 ...`: args may be raw `name=value` words or parsed changes. */
   async set(actor: Actor, target: string, input: string[] | LimitSettings): Promise<LimitView> {
     const settings = Array.isArray(input) ? parseLimitSettings(input) : input;
-    const { thresholds, notify, ...rest } = settings;
+    if (settings.webhookUrl) {
+      // Alerts are posted from keyward's own network: never to a private or internal address.
+      const refusal = webhookHostRefusal(new URL(settings.webhookUrl).hostname, this.deps.webhookAllowPrivate ?? []);
+      if (refusal) throw invalid(`webhook: ${refusal}; keyward only posts alerts to public https addresses.`);
+    }
+    const { thresholds, notify, rotateWebhookSecret, ...rest } = settings;
     const changes = {
       ...rest,
       ...(thresholds !== undefined ? { thresholds: thresholds === null ? null : JSON.stringify(thresholds) } : {}),
@@ -92,24 +109,63 @@ export class LimitService {
     const { db } = this.deps;
     await db.$transaction(async (tx) => {
       const before = await tx.limit.findUnique({ where: { id } });
-      const data = { ...changes, updatedBy: actor.id, updatedAt: now };
+      const url = changes.webhookUrl !== undefined ? changes.webhookUrl : (before?.webhookUrl ?? null);
+      if (rotateWebhookSecret && !url) throw invalid(`${name} has no webhook, so there is no secret to rotate: set one with webhook=<https url>.`);
+      const data = { ...changes, ...this.secretChange(id, before, url, rotateWebhookSecret === true), updatedBy: actor.id, updatedAt: now };
       await tx.limit.upsert({
         where: { id },
         create: { id, orgId: actor.orgId, projectId, ...data },
         update: data,
       });
-      await audit(tx, actor, now, {
-        action: 'limits.set', projectId, targetType: projectId ? 'project' : 'org', targetId: projectId ?? actor.orgId,
-        details: { target: name, before: before ? printable(before) : null, changes: printable(settings) },
-      });
+      const target = { projectId, targetType: projectId ? 'project' : 'org', targetId: projectId ?? actor.orgId };
+      const changed = printable(settings);
+      if (Object.keys(changed).length || !rotateWebhookSecret) {
+        await audit(tx, actor, now, { action: 'limits.set', ...target, details: { target: name, before: before ? printable(before) : null, changes: changed } });
+      }
+      if (rotateWebhookSecret) {
+        await audit(tx, actor, now, { action: 'limits.webhook_secret_rotated', ...target, details: { target: name, retiredOrgWideSecret: before?.webhookLegacySigning === true } });
+      }
     });
-    return this.withSecret(await this.view(id, projectId ? 'project' : 'org', name, projectId), actor, true);
+    return this.withSecret(id, await this.view(id, projectId ? 'project' : 'org', name, projectId), true);
   }
 
-  /** Receivers verify `x-keyward-signature` with this secret, so whoever configures the webhook sees it. */
-  private withSecret(view: LimitView, actor: Actor, manages: boolean): LimitView {
+  /**
+   * Secret columns for a save: no webhook, no secret; a first webhook gets its own secret; a new
+   * URL or a rotation ends signing with the old org-wide secret. Rotating a webhook that was still
+   * signed with the old org-wide secret retires that one and keeps the webhook's own secret (the one
+   * `/limits` showed, which its receiver may already use); any later rotation makes a new secret.
+   */
+  private secretChange(id: string, before: LimitRow | null, url: string | null, rotate: boolean) {
+    if (!url) return { webhookSecret: null, webhookLegacySigning: false };
+    const fresh = () => seal(this.sealKey, newWebhookSecret(), id);
+    if (rotate) return { webhookSecret: before?.webhookLegacySigning && before.webhookSecret ? before.webhookSecret : fresh(), webhookLegacySigning: false };
+    if (url === before?.webhookUrl) return {};
+    return { webhookSecret: before?.webhookSecret ?? fresh(), webhookLegacySigning: false };
+  }
+
+  /**
+   * The secrets an alert to this limit's webhook is signed with: its own first, then the old
+   * org-wide one while the webhook still relies on it. Empty without a webhook. A webhook from
+   * before per-webhook secrets gets its own secret here, once (the first writer wins).
+   */
+  async signingSecrets(limitId: string): Promise<string[]> {
+    const { db } = this.deps;
+    let row = await db.limit.findUnique({ where: { id: limitId } });
+    if (!row?.webhookUrl) return [];
+    if (!row.webhookSecret) {
+      await db.limit.updateMany({ where: { id: limitId, webhookSecret: null }, data: { webhookSecret: seal(this.sealKey, newWebhookSecret(), limitId) } });
+      row = await db.limit.findUniqueOrThrow({ where: { id: limitId } });
+      if (!row.webhookUrl || !row.webhookSecret) return [];
+    }
+    const own = open(this.sealKey, row.webhookSecret, limitId);
+    return row.webhookLegacySigning ? [own, deriveWebhookSecret(this.deps.secret, row.orgId)] : [own];
+  }
+
+  /** Receivers verify `x-keyward-signature` with this secret, so whoever manages the limit sees it (and only they). */
+  private async withSecret(id: string, view: LimitView, manages: boolean): Promise<LimitView> {
     if (!manages || !view.webhookUrl) return view;
-    return { ...view, webhookSigningSecret: deriveWebhookSecret(this.deps.secret, actor.orgId) };
+    const [own] = await this.signingSecrets(id);
+    return { ...view, webhookSigningSecret: own ?? null };
   }
 
   private async view(id: string, target: 'org' | 'project', name: string, projectId: string | null): Promise<LimitView> {
@@ -130,6 +186,7 @@ export class LimitService {
       updatedBy: row?.updatedBy ?? null, updatedAt: row?.updatedAt ?? null,
       thresholds: thresholdsOf(row?.thresholds), channelId: row?.channelId ?? null,
       notify: notifyOf(row?.notify), webhookUrl: row?.webhookUrl ?? null, webhookSigningSecret: null,
+      webhookLegacySigning: Boolean(row?.webhookUrl && row.webhookLegacySigning),
       lastDeliveryError: failed?.lastError ? { at: failed.nextAttemptAt ?? failed.createdAt, error: failed.lastError } : null,
     };
   }

@@ -6,7 +6,7 @@ import type { Db } from '../db/client.js';
 import { conflict, DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Environment } from '../domain/keys.js';
 import {
-  closeCampaign, decideItem, keepAllRemaining, newCampaign, quarterCampaignDue, reminderDue, reviewCsv, reviewersFor,
+  closeCampaign, decideItem, itemsVisibleTo, keepAllRemaining, newCampaign, quarterCampaignDue, reminderDue, reviewCsv, reviewersFor,
   reviewProgress, snapshotItems, type Campaign, type ReviewDecision, type ReviewFlag, type ReviewItem,
 } from '../domain/reviews.js';
 import type { Role } from '../domain/roles.js';
@@ -225,6 +225,16 @@ export class ReviewService {
 
   async progress(campaign: Campaign, orgAdmins: readonly string[]) {
     const items = await this.items(campaign.id);
+    return reviewProgress(items, await this.reviewers(items, orgAdmins));
+  }
+
+  /** Progress as `actor` may see it: all for org admins, their own projects for project Admins. */
+  async progressFor(actor: Actor, campaign: Campaign, orgAdmins: readonly string[]) {
+    const adminOf = actor.orgAdmin || !actor.userId
+      ? []
+      : (await this.deps.db.membership.findMany({ where: { userId: actor.userId, role: 'admin', project: { orgId: actor.orgId } }, select: { projectId: true } })).map((m) => m.projectId);
+    const items = itemsVisibleTo(await this.items(campaign.id), { orgAdmin: actor.orgAdmin, adminOf });
+    if (!items) throw forbidden('Access review status is shown to org admins and to project Admins (for their own projects).');
     return reviewProgress(items, await this.reviewers(items, orgAdmins));
   }
 

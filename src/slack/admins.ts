@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
+import { isSlackAdminOf, type SlackUserInfo } from '../domain/tenancy.js';
 import { isUniqueViolation } from '../services/projects.js';
 
 /** How long Slack's answer to "is this a workspace admin/owner?" is trusted. */
@@ -32,7 +33,8 @@ export class AdminResolver {
     private readonly now: () => Date,
   ) {}
 
-  async isOrgAdmin(client: WebClient, orgId: string, userId: string): Promise<boolean> {
+  /** `tenant`: the org's Slack team or enterprise id; Slack's admin flags count only for its users. */
+  async isOrgAdmin(client: WebClient, orgId: string, userId: string, tenant: string): Promise<boolean> {
     const now = this.now();
     const where = { orgId_userId: { orgId, userId } };
     if (this.configured.includes(userId)) {
@@ -47,7 +49,7 @@ export class AdminResolver {
     let isAdmin: boolean;
     try {
       const info = await client.users.info({ user: userId });
-      isAdmin = Boolean(info.user?.is_admin || info.user?.is_owner || info.user?.is_primary_owner);
+      isAdmin = isSlackAdminOf(info.user as SlackUserInfo | undefined, tenant);
     } catch (error) {
       // Slack unreachable: keep a recent answer (or "not admin") and ask again next time.
       await this.save(orgId, userId, { lastSeenAt: now });

@@ -11,7 +11,8 @@ import type { Services } from '../services/index.js';
 import { isUniqueViolation } from '../services/projects.js';
 import { adminCheckOfRequest, AdminResolver } from './admins.js';
 import { boltLogger } from './bolt-logger.js';
-import { describeError, type SlackDeps } from './context.js';
+import { describeError, withTenant, type SlackDeps } from './context.js';
+import { tenantOf, type Installation } from '../domain/tenancy.js';
 import { registerHome } from './handlers/home.js';
 import { registerKeysCommand } from './handlers/keys.js';
 import { registerKeywardCommand } from './handlers/keyward.js';
@@ -26,6 +27,8 @@ import { configureJobRun } from './handlers/run.js';
 import { registerUsage } from './handlers/usage.js';
 
 export { expireRevealButtons } from './delivery.js';
+
+export const NOT_SERVED = 'keyward does not serve this Slack workspace. Ask whoever runs keyward to add its team id to SLACK_TEAM_IDS if it should.';
 
 export interface SlackAppOptions {
   config: Config;
@@ -62,10 +65,14 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   const client = new WebClient(botToken, { ...clientOptions, logger: log });
 
   // auth.test once (at start or first request), then cached: Bolt never calls it per request.
-  let auth: Promise<AuthorizeResult> | null = null;
+  // It also names the installed team or enterprise, which the workspace gate below serves.
+  let auth: Promise<AuthorizeResult & { installation: Installation }> | null = null;
   const authorize = () => {
     auth ??= client.auth.test().then(
-      (r) => ({ botToken, botId: r.bot_id, botUserId: r.user_id }),
+      (r) => ({
+        botToken, botId: r.bot_id, botUserId: r.user_id,
+        installation: { teamId: r.team_id ?? null, enterpriseId: r.enterprise_id ?? null, enterpriseInstall: r.is_enterprise_install === true },
+      }),
       (error) => {
         auth = null;
         throw error;
@@ -96,8 +103,30 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
     receiver = http;
   }
 
-  const app = new App({ receiver, authorize, logger: log, clientOptions: { ...clientOptions } });
+  // A fresh object per request: Bolt writes the request's team and enterprise ids into it, and a
+  // shared one would carry the first request's team into every later request's context.
+  const boltAuthorize = async () => {
+    const { installation: _installation, ...result } = await authorize();
+    return { ...result };
+  };
+  const app = new App({ receiver, authorize: boltAuthorize, logger: log, clientOptions: { ...clientOptions } });
   const deps: SlackDeps = { services, logger, now, admins: new AdminResolver(services.deps.db, config.admins, logger, now) };
+
+  // The workspace gate, first: only the installed team or enterprise and SLACK_TEAM_IDS are served.
+  // Anything else is refused before any row is written (no org, no event record).
+  app.use(async ({ context, body, ack, next }) => {
+    const { installation } = await authorize();
+    const tenant = tenantOf(installation, config.slack.teamIds, { teamId: context.teamId, enterpriseId: context.enterpriseId });
+    if (!tenant) {
+      logger.warn({ teamId: context.teamId, enterpriseId: context.enterpriseId }, 'Slack request from a workspace keyward does not serve; refused');
+      const isCommand = typeof (body as { command?: unknown }).command === 'string';
+      // Events were acknowledged by Bolt already (ack is absent); other requests get an empty ack.
+      const answer = ack as ((response?: unknown) => Promise<void>) | undefined;
+      if (answer) await (isCommand ? answer({ response_type: 'ephemeral', text: NOT_SERVED }) : answer());
+      return;
+    }
+    await withTenant(tenant, next);
+  });
 
   // Each request runs with its own admin-check state (explain() reads it when refusing).
   app.use(({ next }) => adminCheckOfRequest.run({ unconfirmed: false }, next));

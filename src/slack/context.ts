@@ -1,4 +1,5 @@
 /** What every listener shares: who is asking, how answers go out, how failures are explained. */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
@@ -18,10 +19,20 @@ export interface SlackDeps {
   now: () => Date;
 }
 
-export async function actorFor(deps: SlackDeps, client: WebClient, teamId: string | undefined, userId: string): Promise<Actor> {
-  if (!teamId) throw new Error('Slack request without a team id');
-  const orgId = await orgForTeam(deps.services.deps.db, teamId, deps.now());
-  return slackActor(orgId, userId, await deps.admins.isOrgAdmin(client, orgId, userId));
+/** The tenant (Org.slackTeamId) of the Slack request being handled, set by the workspace gate in app.ts. */
+const requestTenant = new AsyncLocalStorage<string>();
+export const withTenant = <T>(tenant: string, fn: () => Promise<T>) => requestTenant.run(tenant, fn);
+
+/**
+ * The acting user's org comes from the workspace gate (the request's team, or its enterprise for
+ * an org-wide install), never from a team id alone: outside the gate nothing resolves. `_teamId`
+ * is the request's own team id, kept for the listeners' call sites.
+ */
+export async function actorFor(deps: SlackDeps, client: WebClient, _teamId: string | undefined, userId: string): Promise<Actor> {
+  const tenant = requestTenant.getStore();
+  if (!tenant) throw new Error('Slack request that did not pass the workspace gate');
+  const orgId = await orgForTeam(deps.services.deps.db, tenant, deps.now());
+  return slackActor(orgId, userId, await deps.admins.isOrgAdmin(client, orgId, userId, tenant));
 }
 
 export const APOLOGY = 'Sorry, something went wrong on our side and nothing was changed. Please try again; if it keeps happening, tell your keyward admin.';

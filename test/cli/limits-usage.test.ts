@@ -32,6 +32,23 @@ describe('keyward limits', () => {
   });
 });
 
+describe('keyward limits: webhook secret and targets', () => {
+  it('shows the webhook secret, rotates it with webhook-secret=rotate, and refuses private targets', async () => {
+    const before = (await cli('limits', 'show', 'web', '--json')).json().limits.webhookSigningSecret as string;
+    expect(before).toMatch(/^whsec_/);
+    const rotated = await cli('limits', 'set', 'web', 'webhook-secret=rotate');
+    expect(rotated.code).toBe(0);
+    const after = /signing key {2}(whsec_\S+)/.exec(rotated.out)?.[1];
+    expect(after).toMatch(/^whsec_/);
+    expect(after).not.toBe(before);
+    expect(await t.db.auditEvent.count({ where: { action: 'limits.webhook_secret_rotated', actor: { startsWith: 'cli:' } } })).toBe(1);
+    const internal = await cli('limits', 'set', 'web', 'webhook=https://169.254.169.254/latest/meta-data');
+    expect(internal.code).not.toBe(0);
+    expect(internal.err).toContain('webhook: 169.254.169.254 is a private or reserved address');
+    expect((await cli('limits', 'show', 'web', '--json')).json().limits.webhook).toBe('https://hooks.example.com/…');
+  });
+});
+
 describe('keyward usage and run', () => {
   it('reports usage from the rollups with --json and prints a statement CSV', async () => {
     const project = await t.db.project.findFirstOrThrow({ where: { name: 'web' } });

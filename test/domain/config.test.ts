@@ -48,8 +48,13 @@ describe('loadConfig', () => {
       NODE_ENV: 'production', PORT: '8080', DATABASE_URL: 'postgresql://u@h:5432/db', SLACK_BOT_TOKEN: 'xoxb-1-2',
       SLACK_APP_TOKEN: 'xapp-1-2', SLACK_API_URL: 'http://127.0.0.1:9999/api', KEYWARD_ADMINS: ' U012ABC, W99XYZ ,',
       KEYWARD_SECRET: SECRET, ANTHROPIC_BASE_URL: 'https://proxy.example/', ANTHROPIC_API_KEY: 'sk-ant-x',
-      KEYWARD_TIMEZONE: 'Europe/Berlin', LOG_LEVEL: 'debug',
+      KEYWARD_TIMEZONE: 'Europe/Berlin', LOG_LEVEL: 'debug', SLACK_TEAM_IDS: 'T0AAA, E0GRID',
     });
+    expect(c.slack.teamIds).toEqual(['T0AAA', 'E0GRID']);
+    expect(load({ KEYWARD_SECRET: SECRET, KEYWARD_WEBHOOK_ALLOW_PRIVATE: '10.0.0.0/8, ::1' }).webhookAllowPrivate).toEqual([
+      { bytes: [10, 0, 0, 0], prefix: 8 }, { bytes: [...Array(15).fill(0), 1], prefix: 128 },
+    ]);
+    expect(c.webhookAllowPrivate).toEqual([]);
     expect(c).toMatchObject({
       env: 'production', port: 8080, databaseUrl: 'postgresql://u@h:5432/db', admins: ['U012ABC', 'W99XYZ'],
       secret: SECRET, secretGenerated: false, timezone: 'Europe/Berlin', logLevel: 'debug',
@@ -74,6 +79,8 @@ describe('loadConfig', () => {
     ['SLACK_APP_TOKEN', 'xoxb-not-app'],
     ['SLACK_API_URL', 'not a url'],
     ['KEYWARD_ADMINS', 'U012ABC,alice'],
+    ['SLACK_TEAM_IDS', 'T012ABC,acme'],
+    ['KEYWARD_WEBHOOK_ALLOW_PRIVATE', '10.0.0.0/8,intranet'],
     ['KEYWARD_SECRET', 'too-short'],
     ['ANTHROPIC_BASE_URL', 'api.anthropic.com'],
     ['KEYWARD_TIMEZONE', 'Mars/Olympus_Mons'],

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { localParts } from '../../src/domain/calendar.js';
 import { DAY } from '../../src/domain/durations.js';
 import {
-  closeCampaign, csvField, decideItem, dueAtFor, dueDateKey, dueLabel, isQuarterStartDay, keepAllRemaining, newCampaign,
+  closeCampaign, csvField, decideItem, dueAtFor, dueDateKey, dueLabel, isQuarterStartDay, itemsVisibleTo, keepAllRemaining, newCampaign,
   parseDueDays, quarterCampaignDue, quarterOf, reminderDue, reviewCsv, reviewProgress, reviewersFor, snapshotItems,
   type Campaign, type ReviewItem, type Reviewer, type SnapshotProject,
 } from '../../src/domain/reviews.js';
@@ -273,5 +273,16 @@ describe('CSV report', () => {
     expect(row).toContain(',key,key_old,UKEYUSER,"Old, ""prod""",prod,key_old,');
     expect(row).toContain(',revoke,UACTIVE,2026-04-01T08:00:00.000Z,no');
     expect(lines.filter((l) => l.includes(',unreviewed,,,no'))).toHaveLength(all.length - 1);
+  });
+});
+
+describe('itemsVisibleTo (review status)', () => {
+  const all = [...items(), ...items().map((i) => ({ ...i, id: `${i.id}b`, projectId: 'prj_2', projectName: 'other' }))];
+  it('org admins see every item; project Admins only their projects; anyone else nothing', () => {
+    expect(itemsVisibleTo(all, { orgAdmin: true, adminOf: [] })).toEqual(all);
+    expect(itemsVisibleTo(all, { orgAdmin: false, adminOf: ['prj_2'] })!.map((i) => i.projectName)).toEqual(Array(items().length).fill('other'));
+    expect(itemsVisibleTo(all, { orgAdmin: false, adminOf: ['prj_1', 'prj_2'] })).toHaveLength(all.length);
+    expect(itemsVisibleTo(all, { orgAdmin: false, adminOf: [] })).toBeNull();
+    expect(itemsVisibleTo(all, { orgAdmin: false, adminOf: ['prj_unknown'] })).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   classifySlackError,
   deriveWebhookSecret,
+  newWebhookSecret,
   isRetryableStatus,
   retryDelay,
   signWebhook,
@@ -11,12 +12,23 @@ import {
   verifyWebhook,
   WEBHOOK_RETRY,
 } from '../../src/domain/webhooks.js';
+import { parseLimitSettings } from '../../src/domain/limit-settings.js';
 
 const secret = 'whsec_test';
 const body = JSON.stringify({ id: 'lim_1:2026-11:pct:75', percentage: 75 });
 const now = new Date('2026-11-26T10:00:00Z');
 
 describe('webhook signatures', () => {
+  it('signs with several secrets at once (a receiver accepts any it knows); new secrets are random', () => {
+    const h = signWebhook([secret, 'whsec_other'], body, now);
+    expect(h['x-keyward-signature']).toMatch(/^v1=[0-9a-f]{64},v1=[0-9a-f]{64}$/);
+    for (const s of [secret, 'whsec_other']) expect(verifyWebhook({ secret: s, body, headers: h, now })).toEqual({ ok: true });
+    expect(verifyWebhook({ secret: 'whsec_third', body, headers: h, now })).toEqual({ ok: false, reason: 'mismatch' });
+    const a = newWebhookSecret();
+    expect(a).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+    expect(newWebhookSecret()).not.toBe(a);
+  });
+
   it('signs `${timestamp}.${body}` with HMAC-SHA256, as documented', () => {
     const h = signWebhook(secret, body, now, { event: 'limit.threshold', delivery: 'd1' });
     const ts = String(now.getTime() / 1000);
@@ -92,5 +104,15 @@ describe('retries', () => {
     expect(slackFailureHint('not_in_channel', 'C123')).toMatch(/invite @keyward there.*<#C123>|<#C123>.*invite @keyward/);
     expect(slackFailureHint('channel_not_found')).toMatch(/the alert channel no longer exists/);
     expect(slackFailureHint('weird')).toBe('Slack refused the message (weird).');
+  });
+});
+
+describe('webhook-secret=rotate in /limits set', () => {
+  it('parses alone or with other settings; any other value or a repeat is refused', () => {
+    expect(parseLimitSettings(['webhook-secret=rotate'])).toEqual({ rotateWebhookSecret: true });
+    expect(parseLimitSettings(['WEBHOOK-SECRET=Rotate', 'soft=5'])).toEqual({ rotateWebhookSecret: true, softMicros: 5_000_000n });
+    expect(() => parseLimitSettings(['webhook-secret=whsec_mine'])).toThrow('webhook-secret takes only "rotate"');
+    expect(() => parseLimitSettings(['webhook-secret=rotate', 'webhook-secret=rotate'])).toThrow('webhook-secret is given twice.');
+    expect(() => parseLimitSettings(['webhook-secrets=rotate'])).toThrow(/webhook-secret=rotate/);
   });
 });

@@ -133,7 +133,8 @@ describe(`hard spend limits with reservations (${usingPostgres() ? 'postgres' : 
     try {
       const res = await send(secret);
       expect(res.status).toBe(400);
-      expect(res.json.error.message).toMatch(/^You have reached your specified API usage limits for your organisation/);
+      expect(res.json.error.message).toMatch(/^You have reached your specified API usage limits for your organisation \(project "orgwide"\): its monthly hard limit is spent\. You will regain access on /);
+      expect(res.json.error.message).not.toContain('$'); // the org-wide amount is for org admins
     } finally {
       await w.limits.set(w.admin, 'org', ['hard=none']);
       await gw.gateway.refresh();

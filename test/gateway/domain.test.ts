@@ -72,6 +72,8 @@ describe('limit settings', () => {
     expect(msg).toMatch(/^You have reached your specified API usage limits for project "web"/);
     expect(msg).toContain('$5.00');
     expect(msg).toContain('2026-12-01T00:00:00+01:00');
+    const org = spendLimitMessage({ scope: 'org', project: 'web', hardMicros: 5_000_000n, resetAt: '2026-12-01T00:00:00+01:00' });
+    expect(org).toBe('You have reached your specified API usage limits for your organisation (project "web"): its monthly hard limit is spent. You will regain access on 2026-12-01T00:00:00+01:00.');
   });
 });
 

@@ -70,6 +70,23 @@ describe(`usage capture and GET /v1/usage (${usingPostgres() ? 'postgres' : 'sql
     expect(limited.limits.resets_at).toBe(formatZoned(period.end, TZ));
   });
 
+  it("a project key sees its own project only: no org-wide limits or spend", async () => {
+    const { secret } = await w.key('confined', { scope: 'read-only' });
+    await w.limits.set(w.admin, 'org', ['hard=4321', 'soft=1234']);
+    const period = monthPeriod(new Date(), TZ);
+    await t.db.budget.upsert({
+      where: { limitId_period: { limitId: `org:${w.orgId}`, period: period.key } },
+      create: { limitId: `org:${w.orgId}`, period: period.key, spentMicros: 987_654_321n, updatedAt: new Date() },
+      update: { spentMicros: 987_654_321n },
+    });
+    await gw.gateway.refresh();
+    const res = await raw(`${gw.url}/v1/usage`, { key: secret });
+    expect(res.status).toBe(200);
+    expect(res.json.limits).toMatchObject({ hard_usd: null, soft_usd: null });
+    expect(res.json.limits.org).toBeUndefined();
+    expect(JSON.stringify(res.json)).not.toMatch(/4321|1234|987\.65/);
+  });
+
   it('usage is written by the background flusher within a second, without being asked', async () => {
     const { secret, id } = await w.key('background');
     await raw(`${gw.url}/v1/messages`, { method: 'POST', key: secret, body: messageBody() });

@@ -1,13 +1,15 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deriveWebhookSecret, verifyWebhook } from '../../src/domain/webhooks.js';
+import { parseRange } from '../../src/domain/addresses.js';
+import { verifyWebhook } from '../../src/domain/webhooks.js';
 import { runAlerts } from '../../src/jobs/alerts.js';
 import { Scheduler } from '../../src/jobs/scheduler.js';
 import type { RecordingNotifier } from '../../src/services/notifier.js';
-import { jobWorld, SERVER_SECRET, seedProject } from './world.js';
+import { jobWorld, seedProject } from './world.js';
 
-const w = jobWorld();
+// The webhook receiver below listens on loopback, which only this setting lets alerts reach.
+const w = jobWorld({ webhookAllowPrivate: [parseRange('127.0.0.1/32')!] });
 const USD = 1_000_000n;
 
 const alertPosts = (n: RecordingNotifier, to?: string) =>
@@ -161,11 +163,34 @@ describe('alert webhook', () => {
 
     expect(received).toHaveLength(2);
     const last = received[1]!;
-    const secret = deriveWebhookSecret(SERVER_SECRET, w.orgId);
+    const secret = (await w.s.limits.show(w.user('UBOSS', true), 'hooked')).webhookSigningSecret!;
+    expect(secret).toMatch(/^whsec_/);
     expect(verifyWebhook({ secret, body: last.body, headers: last.headers as Record<string, string>, now: t2 })).toEqual({ ok: true });
     expect(verifyWebhook({ secret: 'whsec_wrong', body: last.body, headers: last.headers as Record<string, string>, now: t2 })).toEqual({ ok: false, reason: 'mismatch' });
     const payload = JSON.parse(last.body);
     expect(payload).toMatchObject({ type: 'limit.threshold', threshold: 50, project: { name: 'hooked' }, spend: { usd: '$30.00' }, limit: { usd: '$50.00', kind: 'hard' } });
     expect(last.headers['x-keyward-delivery']).toBe(row.id);
+  });
+
+  it("signs each limit's alerts with that webhook's own secret: one project's secret does not verify another's alert", async () => {
+    const boss = w.user('UBOSS', true);
+    const secrets: Record<string, string> = {};
+    for (const name of ['left', 'right']) {
+      const { project } = await seedProject(w, name, null);
+      secrets[name] = (await w.s.limits.set(boss, name, ['hard=50', 'thresholds=50', 'notify=webhook', `webhook=https://${name}.example.com/hook`])).webhookSigningSecret!;
+      await w.db.limit.update({ where: { id: `prj:${project.id}` }, data: { webhookUrl: url } });
+      await w.spend(project.id, 30n * USD, new Date('2026-11-26T14:00:00Z'));
+    }
+    answer = 200;
+    const from = received.length;
+    const t = new Date('2026-11-26T14:00:00Z');
+    await runAlerts(t, w.deps());
+    const got = received.slice(from).map((r) => ({ name: JSON.parse(r.body).project.name as string, ...r }));
+    expect(got.map((g) => g.name).sort()).toEqual(['left', 'right']);
+    for (const g of got) {
+      const check = (secret: string) => verifyWebhook({ secret, body: g.body, headers: g.headers as Record<string, string>, now: t }).ok;
+      expect(check(secrets[g.name]!)).toBe(true);
+      expect(check(secrets[g.name === 'left' ? 'right' : 'left']!)).toBe(false);
+    }
   });
 });

@@ -6,6 +6,7 @@ import { monthPeriod } from '../../src/domain/periods.js';
 import type { JobDeps } from '../../src/jobs/context.js';
 import { createLogger } from '../../src/logger.js';
 import { createServices, slackActor, type Actor, type Services } from '../../src/services/index.js';
+import type { ServiceDeps } from '../../src/services/context.js';
 import { orgLimitId, projectLimitId } from '../../src/services/limits.js';
 import { RecordingNotifier } from '../../src/services/notifier.js';
 import { orgForTeam } from '../../src/services/orgs.js';
@@ -68,12 +69,12 @@ export class JobWorld {
   }
 }
 
-/** One fresh database per test file, services on a controllable clock (Europe/Berlin). */
-export function jobWorld(): JobWorld {
+/** One fresh database per test file, services on a controllable clock (Europe/Berlin); `extra` adds service settings. */
+export function jobWorld(extra: Partial<ServiceDeps> = {}): JobWorld {
   const w = new JobWorld();
   beforeAll(async () => {
     w.t = await freshDatabase();
-    w.s = createServices({ db: w.t.db, secret: SERVER_SECRET, logger: createLogger('silent'), now: () => w.clock, timezone: TZ });
+    w.s = createServices({ db: w.t.db, secret: SERVER_SECRET, logger: createLogger('silent'), now: () => w.clock, timezone: TZ, ...extra });
     w.orgId = await orgForTeam(w.t.db, 'T_JOBS', w.clock);
   });
   afterAll(async () => w.t?.drop());

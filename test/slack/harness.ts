@@ -83,7 +83,8 @@ export async function waitFor<T>(fn: () => T | undefined | null | false, what: s
   }
 }
 
-export async function createHarness(opts: { env?: Record<string, string> } = {}): Promise<Harness> {
+/** `api`: Web API answers in place of the defaults from the start (auth.test runs at start). */
+export async function createHarness(opts: { env?: Record<string, string>; api?: Record<string, ApiHandler> } = {}): Promise<Harness> {
   const t = await freshDatabase();
   const logs: string[] = [];
   const sink = new Writable({
@@ -112,15 +113,16 @@ export async function createHarness(opts: { env?: Record<string, string> } = {})
   const services = createServices({
     db: t.db, secret: config.secret, logger, now,
     require2fa: config.require2fa, approvalTtlMs: config.approvalTtlHours * 3_600_000,
+    webhookAllowPrivate: config.webhookAllowPrivate,
   });
 
   const calls: SlackCall[] = [];
   const responses: Harness['responses'] = [];
-  const handlers = new Map<string, ApiHandler>();
+  const handlers = new Map<string, ApiHandler>(Object.entries(opts.api ?? {}));
   let seq = 0;
   const defaults: Record<string, ApiHandler> = {
     'auth.test': () => ({ ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: TEAM }),
-    'users.info': (b) => ({ ok: true, user: { id: b.user, is_admin: b.user === U.wsAdmin, is_owner: false } }),
+    'users.info': (b) => ({ ok: true, user: { id: b.user, team_id: TEAM, is_admin: b.user === U.wsAdmin, is_owner: false } }),
     'conversations.open': (b) => ({ ok: true, channel: { id: `D${b.users}` } }),
     'chat.postEphemeral': () => ({ ok: true, message_ts: `${++seq}.000100` }),
     'chat.postMessage': (b) => ({ ok: true, channel: b.channel, ts: `${++seq}.000200` }),

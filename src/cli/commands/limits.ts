@@ -14,6 +14,7 @@ export function limitJson(v: LimitView) {
     rpm: v.rpm, itpm: v.itpm, otpm: v.otpm,
     thresholds: v.thresholds, channelId: v.channelId, notify: v.notify, webhook: v.webhookUrl ? maskUrl(v.webhookUrl) : null,
     webhookSigningSecret: v.webhookSigningSecret,
+    webhookLegacySigning: v.webhookLegacySigning,
     lastDeliveryError: v.lastDeliveryError ? { at: v.lastDeliveryError.at.toISOString(), error: v.lastDeliveryError.error } : null,
     updatedBy: v.updatedBy, updatedAt: v.updatedAt?.toISOString() ?? null,
   };
@@ -29,7 +30,8 @@ function printLimit(print: (s: string) => void, v: LimitView) {
   print(`  rate limits  rpm ${n(v.rpm)} · itpm ${n(v.itpm)} · otpm ${n(v.otpm)}`);
   print(`  thresholds   ${v.thresholds.map((t) => `${t}%`).join(', ')}`);
   print(`  alerts to    ${v.notify.join(', ')}${v.channelId ? ` (channel ${v.channelId})` : ''}${v.webhookUrl ? ` (webhook ${maskUrl(v.webhookUrl)})` : ''}`);
-  if (v.webhookSigningSecret) print(`  signing key  ${v.webhookSigningSecret} (verify x-keyward-signature with it)`);
+  if (v.webhookSigningSecret) print(`  signing key  ${v.webhookSigningSecret} (verify x-keyward-signature with it; new one: limits set ${v.target === 'org' ? 'org' : v.name} webhook-secret=rotate)`);
+  if (v.webhookLegacySigning) print('               alerts also carry a signature under the old organisation-wide secret until you rotate');
   if (v.lastDeliveryError) print(`  last problem ${v.lastDeliveryError.at.toISOString()} ${v.lastDeliveryError.error}`);
 }
 
@@ -50,11 +52,11 @@ export const limitCommands: Command[] = [
   }),
   command({
     path: ['limits', 'set'],
-    args: '<project|org> [hard=<usd>] [soft=<usd>] [rpm=<n>] [itpm=<n>] [otpm=<n>] [thresholds=50,75,90,100] [channel=<id>] [notify=channel,admins,webhook] [webhook=<https url>]',
+    args: '<project|org> [hard=<usd>] [soft=<usd>] [rpm=<n>] [itpm=<n>] [otpm=<n>] [thresholds=50,75,90,100] [channel=<id>] [notify=channel,admins,webhook] [webhook=<https url>] [webhook-secret=rotate]',
     summary: 'Change limits and alert settings ("none" clears one).',
     flags: [],
-    details: 'Thresholds are percentages of the hard limit (of the soft limit without one); each fires once per month.',
-    examples: ['keyward limits set support-bot hard=500 soft=400', 'keyward limits set org thresholds=80,100 notify=channel,webhook webhook=https://example.com/hook'],
+    details: 'Thresholds are percentages of the hard limit (of the soft limit without one); each fires once per month. webhook-secret=rotate gives the webhook a new signing secret (the old one stops at once).',
+    examples: ['keyward limits set support-bot hard=500 soft=400', 'keyward limits set org thresholds=80,100 notify=channel,webhook webhook=https://example.com/hook', 'keyward limits set support-bot webhook-secret=rotate'],
     needs: 'org',
     parse: (t: Tokens) => {
       const [target, ...args] = need(t, 2, 'limits set', 'a project (or "org") and at least one name=value');

@@ -54,19 +54,23 @@ async function refresh(deps: SlackDeps, client: WebClient, campaign: Campaign, p
   }
 }
 
-/** Where the org admins' summaries go: the org alert channel, else each org admin's DM. */
-async function toAdmins(deps: SlackDeps, client: WebClient, orgId: string, message: Message, file?: { name: string; content: string }) {
+/**
+ * Review summaries and reports name projects, people and keys: they go to the org admins by DM
+ * only. `channelLine`, a one-line summary without names, may go to the org alert channel.
+ */
+async function toAdmins(deps: SlackDeps, client: WebClient, orgId: string, message: Message, file?: { name: string; content: string }, channelLine?: string) {
   const notifier = new WebClientNotifier(client);
-  const org = await deps.services.deps.db.org.findUnique({ where: { id: orgId } });
-  const targets = org?.alertChannelId ? [{ channel: org.alertChannelId }] : (await deps.admins.list(orgId)).map((u) => ({ user: u }));
-  for (const t of targets) {
+  for (const user of await deps.admins.list(orgId)) {
     try {
-      const posted = 'channel' in t ? await notifier.post(t.channel, message) : await notifier.dm(t.user, message);
+      const posted = await notifier.dm(user, message);
       if (file) await notifier.upload({ channel: posted.channel, filename: file.name, title: file.name, content: file.content });
     } catch (error) {
       warn(deps, 'admin summary failed')(error);
     }
   }
+  if (!channelLine) return;
+  const org = await deps.services.deps.db.org.findUnique({ where: { id: orgId } });
+  if (org?.alertChannelId) await notifier.post(org.alertChannelId, note(channelLine)).catch(warn(deps, 'review summary post failed'));
 }
 
 export async function runReview(deps: SlackDeps, client: WebClient, actor: Actor, tokens: string[]): Promise<Message> {
@@ -85,7 +89,7 @@ export async function runReview(deps: SlackDeps, client: WebClient, actor: Actor
     case 'status': {
       const c = await reviews.current(actor.orgId);
       if (!c) return note('No access review yet. Org admins start one with `/keyward review start`.');
-      return reviewStatusMessage(c, await reviews.progress(c, admins), deps.now(), reviews.timeZone);
+      return reviewStatusMessage(c, await reviews.progressFor(actor, c, admins), deps.now(), reviews.timeZone);
     }
     case 'close': {
       const { args, flags } = splitFlags(rest, ['unreviewed']);
@@ -93,8 +97,10 @@ export async function runReview(deps: SlackDeps, client: WebClient, actor: Actor
       if (args.length || (choice !== 'keep' && choice !== 'revoke')) throw invalid('Usage: `/keyward review close --unreviewed keep|revoke`.');
       const closed = await reviews.close(actor, choice as ReviewDecision);
       await refresh(deps, client, closed.campaign);
-      const report = reviewClosedMessage(closed.campaign, await reviews.progress(closed.campaign, admins), closed.revokedAtClose);
-      await toAdmins(deps, client, actor.orgId, report, { name: `access-review-${closed.campaign.id}.csv`, content: closed.csv });
+      const progress = await reviews.progress(closed.campaign, admins);
+      const report = reviewClosedMessage(closed.campaign, progress, closed.revokedAtClose);
+      const summary = `Access review \`${closed.campaign.id}\` closed: ${progress.total} items reviewed; the report went to the org admins by DM.`;
+      await toAdmins(deps, client, actor.orgId, report, { name: `access-review-${closed.campaign.id}.csv`, content: closed.csv }, summary);
       return closed.failed.length ? note(`${report.text}\n:warning: Could not revoke: ${closed.failed.slice(0, 5).join('; ')}`) : report;
     }
     default:

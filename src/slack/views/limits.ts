@@ -38,7 +38,11 @@ export function limitDetail(v: LimitView): Message {
   const bars = limitLines({ spendMicros: v.spentMicros, hardMicros: v.hardMicros, softMicros: v.softMicros });
   if (bars.length) blocks.push(section(bars.join('\n')));
   if (v.webhookSigningSecret) {
-    blocks.push(context(`Webhook signing secret (verify \`x-keyward-signature\` with it; only you see this): \`${v.webhookSigningSecret}\``));
+    const target = v.target === 'org' ? 'org' : v.name;
+    const legacy = v.webhookLegacySigning
+      ? ' Alerts also carry a signature under the old organisation-wide secret: once your receiver uses this one, stop that with'
+      : ' New secret:';
+    blocks.push(context(`This webhook's signing secret (verify \`x-keyward-signature\` with it; only who manages these limits sees it): \`${v.webhookSigningSecret}\`.${legacy} \`/limits set ${target} webhook-secret=rotate\`.`));
   }
   if (v.lastDeliveryError) blocks.push(section(`:warning: Last alert delivery problem (${slackDate(v.lastDeliveryError.at)}): ${esc(truncate(v.lastDeliveryError.error, 500))}`));
   const target = v.target === 'org' ? 'org' : v.name;
@@ -70,7 +74,7 @@ export function limitList(views: LimitView[]): Message {
 export const limitsHelp = (): Message => {
   const lines = [
     '`/limits [project|org]` — limits, spend this month and where alerts go',
-    '`/limits set <project|org> [hard=<usd>] [soft=<usd>] [rpm=<n>] [itpm=<n>] [otpm=<n>] [thresholds=50,75,90,100] [channel=#channel] [notify=channel,admins,webhook] [webhook=<https url>]` — _(project Admins; org admins for `org`)_',
+    '`/limits set <project|org> [hard=<usd>] [soft=<usd>] [rpm=<n>] [itpm=<n>] [otpm=<n>] [thresholds=50,75,90,100] [channel=#channel] [notify=channel,admins,webhook] [webhook=<https url>] [webhook-secret=rotate]` — _(project Admins; org admins for `org`)_',
     '`/limits edit <project>` — the same in a form',
     'Alerts fire once per threshold and month (of the hard limit, else of the soft one); `=none` clears a setting.',
   ];
