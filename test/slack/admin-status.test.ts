@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { usingPostgres } from '../helpers/db.js';
-import { createHarness, U, type Harness } from './harness.js';
+import { createHarness, TEAM, U, type Harness } from './harness.js';
 
 const UNCONFIRMED = 'keyward cannot confirm your admin status with Slack right now';
 const HOUR = 3_600_000;
@@ -69,7 +69,7 @@ describe(`org-admin status while users.info fails (${usingPostgres() ? 'postgres
 
   it('once Slack answers again, the admin acts as before', async () => {
     await cachedAdmin(25 * HOUR);
-    h.handlers.set('users.info', (b) => ({ ok: true, user: { id: b.user, is_admin: true } }));
+    h.handlers.set('users.info', (b) => ({ ok: true, user: { id: b.user, team_id: TEAM, is_admin: true } }));
     expect((await h.ask('/project', 'create back-proj', STALE)).text).toContain('Created project *back-proj*');
   });
 });
