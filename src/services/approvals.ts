@@ -78,8 +78,9 @@ export class ApprovalService {
   async createOrRequest(actor: Actor, input: CreateKeyInput & { reason?: string }, orgAdmins: readonly string[]): Promise<CreateOrRequest> {
     const { project, subject } = await this.projects.require(actor, input.project, 'key.create');
     const environment = input.environment ?? 'dev';
+    const scope = input.scope ?? 'inference';
     const policy = project.approvalPolicy as ApprovalPolicy;
-    if (!actor.userId || !needsApproval(policy, environment, subject)) {
+    if (!actor.userId || !needsApproval(policy, { environment, scope }, subject)) {
       const { reason: _r, ...keyInput } = input;
       return { kind: 'created', created: await this.keys.create(actor, keyInput) };
     }
@@ -95,7 +96,7 @@ export class ApprovalService {
     const r = newRequest(
       {
         orgId: actor.orgId, projectId: project.id, projectName: project.name, requesterId: actor.userId, keyName: name,
-        scope: input.scope ?? 'inference', environment, keyExpiresInMs: input.expiresInMs ?? null, rpm: input.rpm ?? null,
+        scope, environment, keyExpiresInMs: input.expiresInMs ?? null, rpm: input.rpm ?? null,
         reason: input.reason ?? null,
       },
       now,

@@ -181,3 +181,29 @@ describe('key approval flow (Slack)', () => {
     expect(await h.t.db.auditEvent.count({ where: { action: 'project.policy_set' } })).toBe(2);
   });
 });
+
+describe('approval policy scope and user text (Slack)', () => {
+  it('approval=prod covers full-scope keys: a Developer asking for --scope full on dev gets a request, not a key', async () => {
+    await h.ask('/project', 'policy beta approval=prod', U.admin);
+    const before = await h.t.db.apiKey.count();
+    const r = await h.ask('/keys', 'create beta Full Dev --env dev --scope full', U.dev);
+    expect(r.text).toContain('pending');
+    expect(JSON.stringify(r.body.blocks)).toContain('full-scope');
+    expect(await h.t.db.apiKey.count()).toBe(before);
+    expect(await latestRequest()).toMatchObject({ keyName: 'Full Dev', scope: 'full', environment: 'dev', status: 'pending' });
+    // An inference key on dev still needs nobody.
+    expect((await h.ask('/keys', 'create beta Plain Dev --env dev', U.dev)).text).toContain('Created key');
+  });
+
+  it("a reason with a line break cannot fake a field in the approver's DM", async () => {
+    const from = h.calls.length;
+    await h.ask('/keys', 'create beta Sneaky --env dev --scope full --reason "testing\n*Environment:* prod"', U.dev);
+    const dm = await h.waitForCall('chat.postMessage', from, (c) => c.body.channel === `D${U.admin}` && text(c).includes('Sneaky'));
+    const mrkdwn = (dm.body.blocks as { text?: { text?: string } }[]).map((b) => b.text?.text ?? '').join('\n');
+    // keyward's own Environment field appears once, saying dev; the requester's words sit in a quote.
+    expect(mrkdwn.match(/\*Environment:\*/g)).toHaveLength(1);
+    expect(mrkdwn).toContain('*Environment:* dev');
+    expect(mrkdwn.split('\n').filter((l) => /Environment/.test(l) && !l.startsWith('>'))).toHaveLength(1);
+    expect(mrkdwn).toMatch(/^>testing$/m);
+  });
+});

@@ -9,7 +9,7 @@ const PROJECT = [
   '`/project remove <name> @user` — remove a member _(project Admins)_',
   '`/project channel <name> #channel` — where alerts go _(project Admins)_',
   '`/project archive <name>` — archive and revoke its keys _(org admins)_',
-  '`/project policy <name> approval=none|prod|always` — which Developer keys need an Admin’s approval (default prod) _(project Admins)_',
+  '`/project policy <name> approval=none|prod|always` — which Developer keys need an Admin’s approval (default prod: `--env prod` or `--scope full` keys) _(project Admins)_',
 ];
 const PROJECT_EXAMPLES = '`/project create support-bot "Claude for the support inbox"` · `/project add support-bot @alice developer`';
 

@@ -1,4 +1,4 @@
-import { context, esc, fitMessage, header, note, section, slackDate, type Block, type Message } from './common.js';
+import { context, esc, fitMessage, header, inline, note, section, slackDate, type Block, type Message } from './common.js';
 import { packLines } from './projects.js';
 
 export interface KeyRowView {
@@ -73,7 +73,7 @@ export function keyDetail(k: KeyRowView): Message {
     );
   }
   if (k.revokedAt) {
-    lines.push(`*Revoked:* ${slackDate(k.revokedAt)} by ${k.revokedBy ?? 'unknown'}${k.revokeReason ? ` — “${esc(k.revokeReason)}”` : ''}`);
+    lines.push(`*Revoked:* ${slackDate(k.revokedAt)} by ${k.revokedBy ?? 'unknown'}${k.revokeReason ? ` — “${inline(k.revokeReason)}”` : ''}`);
   }
   return {
     text: `Key ${k.id} (${k.name}) in ${k.projectName}: ${k.status}`,

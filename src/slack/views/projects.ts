@@ -1,4 +1,4 @@
-import { context, esc, fitMessage, header, note, roleName, section, slackDate, truncate, type Block, type Message } from './common.js';
+import { context, fitMessage, header, inline, note, quoted, roleName, section, slackDate, truncate, type Block, type Message } from './common.js';
 
 export interface ProjectRowView {
   name: string;
@@ -46,7 +46,7 @@ export function projectList(rows: ProjectRowView[], orgAdmin: boolean): Message 
   const lines = rows.map(
     (p) =>
       `• *${p.name}* — ${roleName(p.myRole, orgAdmin)} · ${p.activeKeys} active key${p.activeKeys === 1 ? '' : 's'} · ` +
-      `${p.memberCount} member${p.memberCount === 1 ? '' : 's'}${p.description ? ` — ${esc(truncate(p.description, 80))}` : ''}`,
+      `${p.memberCount} member${p.memberCount === 1 ? '' : 's'}${p.description ? ` — ${inline(p.description, 80)}` : ''}`,
   );
   const { blocks, shown } = packLines(lines, 45);
   const more = rows.length - shown;
@@ -71,7 +71,7 @@ export function projectDetail(d: ProjectDetailView): Message {
   const blocks: Block[] = [
     header(`Project ${p.name}${p.archivedAt ? ' (archived)' : ''}`),
     section(
-      `${p.description ? `${esc(p.description)}\n` : ''}*Active keys:* ${d.activeKeys} · *Alert channel:* ${p.alertChannelId ? `<#${p.alertChannelId}>` : 'none'}`,
+      `${p.description ? `${quoted(p.description)}\n` : ''}*Active keys:* ${d.activeKeys} · *Alert channel:* ${p.alertChannelId ? `<#${p.alertChannelId}>` : 'none'}`,
     ),
     section(memberLines.join('\n')),
     context(`Created ${slackDate(p.createdAt)} by ${p.createdBy}${p.archivedAt ? ` · archived ${slackDate(p.archivedAt)}` : ''}`),
