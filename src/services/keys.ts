@@ -52,6 +52,13 @@ export function describeKey(k: KeyRow) {
 }
 export type KeyView = ReturnType<typeof describeKey>;
 
+/** The state a rotation replaced, and the hash it installed (compare-and-set for the undo). */
+export interface RotationUndo {
+  keyId: string;
+  rotatedHash: string;
+  before: Pick<KeyRow, 'secretHash' | 'hint' | 'prevSecretHash' | 'prevHint' | 'graceEndsAt' | 'rotatedAt'>;
+}
+
 /** Active key whose name matches ignoring case ("Prod" and "prod" would be confused in every list). */
 async function sameNameKey(db: Db | Tx, projectId: string, name: string) {
   const active = await db.apiKey.findMany({ where: { projectId, status: 'active' }, select: { id: true, name: true } });
@@ -203,7 +210,8 @@ export class KeyService {
 
   /**
    * New secret, same key id and settings. The previous secret keeps working until the grace end;
-   * rotating again during a grace period ends the older secret at once.
+   * rotating again during a grace period ends the older secret at once. `undo` puts the key back
+   * as it was if the new secret cannot reach its owner (held in memory only, never shown).
    */
   async rotate(actor: Actor, keyId: string, graceMs = DEFAULT_GRACE_MS, requestId?: string) {
     await refuseRepeat(this.deps.db, requestId);
@@ -211,6 +219,7 @@ export class KeyService {
     const now = this.now();
     const { db, secret: serverSecret } = this.deps;
     const secret = newSecret();
+    const rotatedHash = hashSecret(serverSecret, secret);
     const graceEndsAt = new Date(now.getTime() + graceMs);
     const row = await once(db, requestId, () =>
       db.$transaction(async (tx) => {
@@ -218,7 +227,7 @@ export class KeyService {
         const updated = await tx.apiKey.updateMany({
           where: { id: key.id, status: 'active', secretHash: key.secretHash },
           data: {
-            secretHash: hashSecret(serverSecret, secret), hint: secretHint(secret),
+            secretHash: rotatedHash, hint: secretHint(secret),
             prevSecretHash: graceMs > 0 ? key.secretHash : null, prevHint: graceMs > 0 ? key.hint : null,
             graceEndsAt: graceMs > 0 ? graceEndsAt : null, rotatedAt: now,
           },
@@ -232,21 +241,33 @@ export class KeyService {
         return tx.apiKey.findUniqueOrThrow({ where: { id: key.id } });
       }),
     );
-    return { key: { ...describeKey(row), projectName: project.name }, secret };
+    const undo: RotationUndo = {
+      keyId: key.id, rotatedHash,
+      before: {
+        secretHash: key.secretHash, hint: key.hint, prevSecretHash: key.prevSecretHash, prevHint: key.prevHint,
+        graceEndsAt: key.graceEndsAt, rotatedAt: key.rotatedAt,
+      },
+    };
+    return { key: { ...describeKey(row), projectName: project.name }, secret, undo };
   }
 
-  /** Puts the pre-rotation secret back when the new one could not be delivered (nothing is lost). */
-  async undoRotation(actor: Actor, keyId: string, reason: string) {
+  /**
+   * Puts a key back exactly as it was before one rotation whose secret could not be delivered
+   * (the old secret works again, even after `--grace 0h`). Only while that rotation is still the
+   * key's current one: a later rotation or a revocation is never undone. False when nothing changed.
+   */
+  async undoRotation(actor: Actor, undo: RotationUndo, reason: string): Promise<boolean> {
     const now = this.now();
-    const key = await this.deps.db.apiKey.findUniqueOrThrow({ where: { id: keyId } });
-    if (!key.prevSecretHash || !key.prevHint) return this.revokeAsSystem(actor, keyId, reason);
-    await this.deps.db.$transaction(async (tx) => {
-      await tx.apiKey.update({
-        where: { id: keyId },
-        data: { secretHash: key.prevSecretHash!, hint: key.prevHint!, prevSecretHash: null, prevHint: null, graceEndsAt: null, rotatedAt: null },
+    return this.deps.db.$transaction(async (tx) => {
+      const restored = await tx.apiKey.updateMany({
+        where: { id: undo.keyId, status: 'active', secretHash: undo.rotatedHash },
+        data: undo.before,
       });
-      await markKeyChanged(tx, keyId, now);
-      await audit(tx, actor, now, { action: 'key.rotation_undone', projectId: key.projectId, targetType: 'key', targetId: keyId, details: { reason } });
+      if (restored.count === 0) return false;
+      const key = await tx.apiKey.findUniqueOrThrow({ where: { id: undo.keyId } });
+      await markKeyChanged(tx, undo.keyId, now);
+      await audit(tx, actor, now, { action: 'key.rotation_undone', projectId: key.projectId, targetType: 'key', targetId: undo.keyId, details: { reason } });
+      return true;
     });
   }
 
