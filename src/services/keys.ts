@@ -52,6 +52,21 @@ export function describeKey(k: KeyRow) {
 }
 export type KeyView = ReturnType<typeof describeKey>;
 
+export interface PlannedKey {
+  input: CreateKeyInput;
+  name: string;
+  project: { id: string; name: string };
+  ownerId: string;
+  id: string;
+  secret: string;
+}
+
+export interface CreatedKey {
+  key: KeyView;
+  projectName: string;
+  secret: string;
+}
+
 /** The state a rotation replaced, and the hash it installed (compare-and-set for the undo). */
 export interface RotationUndo {
   keyId: string;
@@ -76,7 +91,19 @@ export class KeyService {
     return nowOf(this.deps);
   }
 
-  async create(actor: Actor, input: CreateKeyInput): Promise<{ key: KeyView; projectName: string; secret: string }> {
+  async create(actor: Actor, input: CreateKeyInput): Promise<CreatedKey> {
+    const plan = await this.planCreate(actor, input);
+    const { db } = this.deps;
+    const key = await once(db, input.requestId, () => db.$transaction((tx) => this.insertPlanned(tx, actor, plan)));
+    return { key: describeKey(key), projectName: plan.project.name, secret: plan.secret };
+  }
+
+  /**
+   * Everything `create` checks before writing (permission, name, rpm), and the new secret. With
+   * insertPlanned, callers that must commit a key together with their own change (an approval)
+   * run the insert in their transaction.
+   */
+  async planCreate(actor: Actor, input: CreateKeyInput): Promise<PlannedKey> {
     const name = parseKeyName(input.name);
     const { project, subject } = await this.projects.require(actor, input.project, 'key.create');
     // A Developer's keys are their own; only those who manage all keys may create one for someone else.
@@ -87,45 +114,41 @@ export class KeyService {
     if (input.rpm !== undefined && (!Number.isInteger(input.rpm) || input.rpm < 1 || input.rpm > 1_000_000)) {
       throw invalid('--rpm takes a whole number of requests per minute from 1 to 1000000.');
     }
-    const ownerId = input.ownerId ?? actor.userId ?? actor.id;
-    const now = this.now();
-    const { db, secret: serverSecret } = this.deps;
-    const clash = await sameNameKey(db, project.id, name);
+    const clash = await sameNameKey(this.deps.db, project.id, name);
     if (clash) throw conflict(`${project.name} already has an active key named "${name}" (${clash.id}). Pick another name.`);
+    return { input, name, project, ownerId: input.ownerId ?? actor.userId ?? actor.id, id: newKeyId(), secret: newSecret() };
+  }
 
-    const secret = newSecret();
-    const id = newKeyId();
-    const key = await once(db, input.requestId, () =>
-      db.$transaction(async (tx) => {
-        if (input.requestId) await claimRequest(tx, input.requestId, { keyId: id }, now);
-        // Concurrent creates (and archive) of one project run one after another, so the name check
-        // below sees keys committed a moment ago.
-        const locked = await lockProject(tx, project);
-        if (locked.archivedAt) throw invalid(`Project "${project.name}" is archived.`);
-        const taken = await sameNameKey(tx, project.id, name);
-        if (taken) throw conflict(`${project.name} already has an active key named "${name}" (${taken.id}). Pick another name.`);
-        const row = await tx.apiKey.create({
-          data: {
-            id, orgId: actor.orgId, projectId: project.id, name,
-            scope: scopeToDb(input.scope ?? 'inference'),
-            environment: input.environment ?? 'dev',
-            ownerId, secretHash: hashSecret(serverSecret, secret), hint: secretHint(secret),
-            rpm: input.rpm ?? null, createdBy: actor.id, createdAt: now,
-            expiresAt: input.expiresInMs ? new Date(now.getTime() + input.expiresInMs) : null,
-          },
-        });
-        await markKeyChanged(tx, id, now);
-        await audit(tx, actor, now, {
-          action: 'key.created', projectId: project.id, targetType: 'key', targetId: id,
-          details: {
-            name, scope: input.scope ?? 'inference', environment: row.environment, owner: ownerId,
-            expiresAt: row.expiresAt?.toISOString() ?? null, rpm: row.rpm,
-          },
-        });
-        return row;
-      }),
-    );
-    return { key: describeKey(key), projectName: project.name, secret };
+  /** Writes a planned key in the caller's transaction (re-checking what may have changed since). */
+  async insertPlanned(tx: Tx, actor: Actor, plan: PlannedKey): Promise<KeyRow> {
+    const { input, name, project, ownerId, id, secret } = plan;
+    const now = this.now();
+    if (input.requestId) await claimRequest(tx, input.requestId, { keyId: id }, now);
+    // Concurrent creates (and archive) of one project run one after another, so the name check
+    // below sees keys committed a moment ago.
+    const locked = await lockProject(tx, project);
+    if (locked.archivedAt) throw invalid(`Project "${project.name}" is archived.`);
+    const taken = await sameNameKey(tx, project.id, name);
+    if (taken) throw conflict(`${project.name} already has an active key named "${name}" (${taken.id}). Pick another name.`);
+    const row = await tx.apiKey.create({
+      data: {
+        id, orgId: actor.orgId, projectId: project.id, name,
+        scope: scopeToDb(input.scope ?? 'inference'),
+        environment: input.environment ?? 'dev',
+        ownerId, secretHash: hashSecret(this.deps.secret, secret), hint: secretHint(secret),
+        rpm: input.rpm ?? null, createdBy: actor.id, createdAt: now,
+        expiresAt: input.expiresInMs ? new Date(now.getTime() + input.expiresInMs) : null,
+      },
+    });
+    await markKeyChanged(tx, id, now);
+    await audit(tx, actor, now, {
+      action: 'key.created', projectId: project.id, targetType: 'key', targetId: id,
+      details: {
+        name, scope: input.scope ?? 'inference', environment: row.environment, owner: ownerId,
+        expiresAt: row.expiresAt?.toISOString() ?? null, rpm: row.rpm,
+      },
+    });
+    return row;
   }
 
   /** Keys the actor may list: one project, or every project they belong to (all for org admins). */

@@ -195,6 +195,32 @@ describe('approval policy scope and user text (Slack)', () => {
     expect((await h.ask('/keys', 'create beta Plain Dev --env dev', U.dev)).text).toContain('Created key');
   });
 
+  it('an approval whose key cannot be created approves nothing: the request stays pending, the requester is told, a later approval works', async () => {
+    await h.ask('/project', 'policy beta approval=prod', U.admin);
+    const { req } = await ask('Clash App');
+    // An Admin takes the name before anyone decides.
+    const taken = await h.ask('/keys', 'create beta Clash App --env dev', U.admin);
+    const takenId = /key_[0-9A-Za-z]+/.exec(taken.text)![0];
+    // (U.admin enrolled in 2FA above; the org admin approves without a code.)
+    const view = await openedModal(U.org, APPROVE_ACTION, req.id);
+    const from = h.calls.length;
+    const res = await h.interact(viewSubmission(U.org, view, 'VCLASH1', {}));
+    expect(res.text).toContain('Not approved');
+    expect(res.text).toContain('already has an active key named');
+    expect(await h.t.db.approvalRequest.findUniqueOrThrow({ where: { id: req.id } })).toMatchObject({ status: 'pending', keyId: null, decidedBy: null });
+    const told = await h.waitForCall('chat.postMessage', from, (c) => c.body.channel === `D${U.dev}` && text(c).includes('still pending'));
+    expect(text(told)).toContain('already has an active key named');
+    expect(await h.t.db.apiKey.count({ where: { name: 'Clash App', ownerId: U.dev } })).toBe(0);
+    expect(await h.t.db.auditEvent.count({ where: { targetId: req.id, action: 'approval.approved' } })).toBe(0);
+
+    await h.services.keys.revoke(slackActor(await orgId(), U.admin, false), takenId, 'name needed');
+    const again = await openedModal(U.org, APPROVE_ACTION, req.id);
+    await h.interact(viewSubmission(U.org, again, 'VCLASH2', {}));
+    await expect.poll(async () => (await h.t.db.approvalRequest.findUniqueOrThrow({ where: { id: req.id } })).status).toBe('approved');
+    const row = await h.t.db.approvalRequest.findUniqueOrThrow({ where: { id: req.id } });
+    expect(await h.t.db.apiKey.findUniqueOrThrow({ where: { id: row.keyId! } })).toMatchObject({ name: 'Clash App', ownerId: U.dev, status: 'active' });
+  });
+
   it("a reason with a line break cannot fake a field in the approver's DM", async () => {
     const from = h.calls.length;
     await h.ask('/keys', 'create beta Sneaky --env dev --scope full --reason "testing\n*Environment:* prod"', U.dev);

@@ -103,6 +103,19 @@ export function requestOutcomeMessage(r: ApprovalRequest): Message {
   return { text: truncate(line.replace(/\*/g, ''), 3000), blocks: [section(icon + line)] };
 }
 
+/**
+ * An approval whose key could not be created: nothing was approved. The approver (modal) and the
+ * requester (DM) are told why; the request stays pending, so it can be approved again or cancelled.
+ */
+export function approvalFailed(r: ApprovalRequest, failure: string, approverId: string): { approver: string; requester: Message } {
+  const name = `*${esc(r.keyName)}* in *${r.projectName}*`;
+  const approver = `The key could not be created, so nothing was approved: ${failure}\nThe request stays pending: approve it again once that is fixed, or let ${who(r.requesterId)} cancel it and ask again.`;
+  const line =
+    `:warning: ${who(approverId)} tried to approve your request for ${name}, but the key could not be created: ${failure}\n` +
+    'Your request is still pending: an Admin can approve it again once that is fixed, or cancel it and ask again (for example with another name) with `/keys create`.';
+  return { approver, requester: { text: truncate(line.replace(/\*/g, ''), 3000), blocks: [section(line)] } };
+}
+
 /** Approve modal: optional note, and the TOTP field when the approver must step up. */
 export function approveModal(r: ApprovalRequest, opts: { needsCode: boolean }): ModalView {
   const blocks: Block[] = [
