@@ -16,6 +16,7 @@ import { registerHome } from './handlers/home.js';
 import { registerKeysCommand } from './handlers/keys.js';
 import { registerKeywardCommand } from './handlers/keyward.js';
 import { registerModals } from './handlers/modals.js';
+import { registerOffboarding } from './handlers/offboarding.js';
 import { registerProjectCommand } from './handlers/project.js';
 import { registerReveal } from './handlers/reveal.js';
 import { registerApprovals } from './handlers/approvals.js';
@@ -124,6 +125,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   registerReviews(app, deps);
   registerLimits(app, deps);
   registerUsage(app, deps);
+  registerOffboarding(app, deps);
   configureJobRun(deps, config);
   app.error(async (error) => {
     logger.error({ error: describeError(error) }, 'unhandled Slack error');
