@@ -225,7 +225,7 @@ export class ProjectService {
     const changed = [];
     for (const projectId of projectIds) {
       const result = await db.$transaction(async (tx) => {
-        const project = await lockProject(tx, (await tx.project.findUniqueOrThrow({ where: { id: projectId } })));
+        const project = await lockProject(tx, await tx.project.findUniqueOrThrow({ where: { id: projectId } }));
         const membership = await tx.membership.findUnique({ where: { projectId_userId: { projectId, userId } } });
         const owned = await tx.apiKey.findMany({ where: { projectId, ownerId: userId, status: 'active' }, select: { id: true, name: true } });
         if (!membership && owned.length === 0) return null; // done by an earlier delivery
