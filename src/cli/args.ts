@@ -30,6 +30,7 @@ export const FLAG_KINDS = {
   admin: 'string',
   due: 'string',
   unreviewed: 'string',
+  'transfer-to': 'string',
   'dry-run': 'boolean',
 } as const;
 export type FlagName = keyof typeof FLAG_KINDS;

@@ -5,7 +5,9 @@
  * - Only project Developers are subject to the policy. Project Admins and org admins are the
  *   approvers themselves: making them ask a peer would deadlock single-admin projects and add no
  *   control (they could change the policy anyway). Viewers cannot create keys at all.
- * - `none`: nobody needs approval; `prod` (default): prod keys need it; `always`: every key.
+ * - `none`: nobody needs approval; `prod` (default): keys that can reach production need it, i.e.
+ *   environment `prod` or scope `full` (a `full` key works for every purpose whatever its label, so
+ *   the environment alone would be a label a Developer picks freely); `always`: every key.
  *
  * Who decides: project Admins and org admins, never the requester. Who is asked (DM): the project's
  * Admins other than the requester; when there are none, the org admins other than the requester.
@@ -73,10 +75,13 @@ export function orThrow(t: Transition): ApprovalRequest {
   throw new DomainError(t.code, t.message);
 }
 
-export function needsApproval(policy: ApprovalPolicy, environment: Environment, requester: Requester): boolean {
+/** What the `prod` policy covers: the prod environment and the `full` scope. */
+export const coveredByProdPolicy = (environment: Environment, scope: Scope) => environment === 'prod' || scope === 'full';
+
+export function needsApproval(policy: ApprovalPolicy, key: { environment: Environment; scope: Scope }, requester: Requester): boolean {
   if (requester.orgAdmin || requester.role === 'admin') return false;
   if (policy === 'always') return true;
-  if (policy === 'prod') return environment === 'prod';
+  if (policy === 'prod') return coveredByProdPolicy(key.environment, key.scope);
   return false;
 }
 
@@ -84,7 +89,7 @@ export function needsApproval(policy: ApprovalPolicy, environment: Environment, 
 export function approvalReason(policy: ApprovalPolicy, projectName: string): string {
   return policy === 'always'
     ? `Every key in ${projectName} needs approval by a project Admin.`
-    : `prod keys in ${projectName} need approval by a project Admin.`;
+    : `prod keys and full-scope keys in ${projectName} need approval by a project Admin.`;
 }
 
 export function parsePolicy(raw: string): ApprovalPolicy {

@@ -35,6 +35,9 @@ export function sameHash(a: string, b: string): boolean {
 /** Display form that identifies a secret without revealing it: `sk-kw-…abcd`. */
 export const secretHint = (secret: string) => `${SECRET_PREFIX}…${secret.slice(-4)}`;
 
+/** Slack user ids (U…, W…) can receive a secret by DM; CLI owners (`cli:alice`) cannot. */
+export const isSlackUserId = (id: string) => /^[UW][A-Z0-9]{2,}$/.test(id);
+
 export function parseKeyName(raw: string): string {
   const name = raw.trim().replace(/\s+/g, ' ');
   if (!name) throw invalid('A key needs a name, e.g. "Production App" or "Local Dev".');

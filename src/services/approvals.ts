@@ -16,7 +16,7 @@ import type { Role } from '../domain/roles.js';
 import { audit } from './audit.js';
 import { nowOf, slackActor, systemActor, type Actor, type ServiceDeps } from './context.js';
 import { claimRequest, once, refuseRepeat } from './idempotency.js';
-import type { CreateKeyInput, KeyService } from './keys.js';
+import { describeKey, type CreateKeyInput, type KeyService } from './keys.js';
 import type { ProjectService } from './projects.js';
 import type { TotpService } from './totp.js';
 
@@ -27,6 +27,7 @@ export type CreateOrRequest =
   | { kind: 'requested'; request: ApprovalRequest; approvers: string[]; why: string };
 
 export interface Approved {
+  /** Approved with its key; or, when the key could not be created, still pending. */
   request: ApprovalRequest;
   /** The minted key and its secret (for delivery to the requester only), or why it failed. */
   created: Awaited<ReturnType<KeyService['create']>> | null;
@@ -78,8 +79,9 @@ export class ApprovalService {
   async createOrRequest(actor: Actor, input: CreateKeyInput & { reason?: string }, orgAdmins: readonly string[]): Promise<CreateOrRequest> {
     const { project, subject } = await this.projects.require(actor, input.project, 'key.create');
     const environment = input.environment ?? 'dev';
+    const scope = input.scope ?? 'inference';
     const policy = project.approvalPolicy as ApprovalPolicy;
-    if (!actor.userId || !needsApproval(policy, environment, subject)) {
+    if (!actor.userId || !needsApproval(policy, { environment, scope }, subject)) {
       const { reason: _r, ...keyInput } = input;
       return { kind: 'created', created: await this.keys.create(actor, keyInput) };
     }
@@ -95,7 +97,7 @@ export class ApprovalService {
     const r = newRequest(
       {
         orgId: actor.orgId, projectId: project.id, projectName: project.name, requesterId: actor.userId, keyName: name,
-        scope: input.scope ?? 'inference', environment, keyExpiresInMs: input.expiresInMs ?? null, rpm: input.rpm ?? null,
+        scope, environment, keyExpiresInMs: input.expiresInMs ?? null, rpm: input.rpm ?? null,
         reason: input.reason ?? null,
       },
       now,
@@ -184,6 +186,10 @@ export class ApprovalService {
   /**
    * Approve (with a TOTP step-up when the approver has 2FA or the org requires it), then mint the
    * key for the requester. The secret is returned for delivery to the requester only.
+   *
+   * The decision and the key commit in one transaction: if the key cannot be created as asked
+   * (name taken meanwhile, requester removed, project archived), nothing is approved, the request
+   * stays pending and `failure` says why, so it can be approved again once fixed, or cancelled.
    */
   async approve(
     actor: Actor,
@@ -195,23 +201,38 @@ export class ApprovalService {
     const t = approve(r, await this.decider(actor, r), this.now(), opts.note);
     if (!t.ok) return this.refuse(t);
     if (!opts.stepUpDone) await this.totp.stepUp(actor, opts.code, 'approval.approve');
-    const decided = await this.apply(actor, t, 'approval.approved', { note: t.request.decisionNote });
     const requester = slackActor(actor.orgId, r.requesterId, false);
+    const decided = t.request;
+    let lost = false;
     try {
-      const created = await this.keys.create(requester, {
+      const plan = await this.keys.planCreate(requester, {
         project: r.projectName, name: r.keyName, scope: r.scope, environment: r.environment, ownerId: r.requesterId,
         ...(r.keyExpiresInMs ? { expiresInMs: r.keyExpiresInMs } : {}), ...(r.rpm ? { rpm: r.rpm } : {}),
         requestId: `approval:${r.id}`,
       });
-      await this.deps.db.approvalRequest.update({ where: { id: r.id }, data: { keyId: created.key.id } });
-      return { request: { ...decided, keyId: created.key.id }, created, failure: null };
+      const row = await this.deps.db.$transaction(async (tx) => {
+        const won = await tx.approvalRequest.updateMany({
+          where: { id: r.id, status: 'pending' },
+          data: { status: decided.status, decidedBy: decided.decidedBy, decidedAt: decided.decidedAt, decisionNote: decided.decisionNote, keyId: plan.id },
+        });
+        if (won.count !== 1) {
+          lost = true;
+          throw conflict('decided meanwhile');
+        }
+        await audit(tx, actor, this.now(), {
+          action: 'approval.approved', projectId: r.projectId, targetType: 'request', targetId: r.id, details: { note: decided.decisionNote },
+        });
+        return this.keys.insertPlanned(tx, requester, plan);
+      });
+      const created = { key: describeKey(row), projectName: plan.project.name, secret: plan.secret };
+      return { request: { ...decided, keyId: row.id }, created, failure: null };
     } catch (error) {
+      if (lost) throw conflict(finalMessage(await this.get(r.id, r.orgId)));
       if (!(error instanceof DomainError)) throw error;
-      // Approved, but the key cannot exist as asked (name now taken, requester removed, project archived).
       await audit(this.deps.db, actor, this.now(), {
         action: 'approval.key_failed', projectId: r.projectId, targetType: 'request', targetId: r.id, details: { reason: error.message },
       });
-      return { request: decided, created: null, failure: error.message };
+      return { request: r, created: null, failure: error.message };
     }
   }
 

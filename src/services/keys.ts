@@ -52,6 +52,28 @@ export function describeKey(k: KeyRow) {
 }
 export type KeyView = ReturnType<typeof describeKey>;
 
+export interface PlannedKey {
+  input: CreateKeyInput;
+  name: string;
+  project: { id: string; name: string };
+  ownerId: string;
+  id: string;
+  secret: string;
+}
+
+export interface CreatedKey {
+  key: KeyView;
+  projectName: string;
+  secret: string;
+}
+
+/** The state a rotation replaced, and the hash it installed (compare-and-set for the undo). */
+export interface RotationUndo {
+  keyId: string;
+  rotatedHash: string;
+  before: Pick<KeyRow, 'secretHash' | 'hint' | 'prevSecretHash' | 'prevHint' | 'graceEndsAt' | 'rotatedAt'>;
+}
+
 /** Active key whose name matches ignoring case ("Prod" and "prod" would be confused in every list). */
 async function sameNameKey(db: Db | Tx, projectId: string, name: string) {
   const active = await db.apiKey.findMany({ where: { projectId, status: 'active' }, select: { id: true, name: true } });
@@ -69,7 +91,19 @@ export class KeyService {
     return nowOf(this.deps);
   }
 
-  async create(actor: Actor, input: CreateKeyInput): Promise<{ key: KeyView; projectName: string; secret: string }> {
+  async create(actor: Actor, input: CreateKeyInput): Promise<CreatedKey> {
+    const plan = await this.planCreate(actor, input);
+    const { db } = this.deps;
+    const key = await once(db, input.requestId, () => db.$transaction((tx) => this.insertPlanned(tx, actor, plan)));
+    return { key: describeKey(key), projectName: plan.project.name, secret: plan.secret };
+  }
+
+  /**
+   * Everything `create` checks before writing (permission, name, rpm), and the new secret. With
+   * insertPlanned, callers that must commit a key together with their own change (an approval)
+   * run the insert in their transaction.
+   */
+  async planCreate(actor: Actor, input: CreateKeyInput): Promise<PlannedKey> {
     const name = parseKeyName(input.name);
     const { project, subject } = await this.projects.require(actor, input.project, 'key.create');
     // A Developer's keys are their own; only those who manage all keys may create one for someone else.
@@ -80,45 +114,41 @@ export class KeyService {
     if (input.rpm !== undefined && (!Number.isInteger(input.rpm) || input.rpm < 1 || input.rpm > 1_000_000)) {
       throw invalid('--rpm takes a whole number of requests per minute from 1 to 1000000.');
     }
-    const ownerId = input.ownerId ?? actor.userId ?? actor.id;
-    const now = this.now();
-    const { db, secret: serverSecret } = this.deps;
-    const clash = await sameNameKey(db, project.id, name);
+    const clash = await sameNameKey(this.deps.db, project.id, name);
     if (clash) throw conflict(`${project.name} already has an active key named "${name}" (${clash.id}). Pick another name.`);
+    return { input, name, project, ownerId: input.ownerId ?? actor.userId ?? actor.id, id: newKeyId(), secret: newSecret() };
+  }
 
-    const secret = newSecret();
-    const id = newKeyId();
-    const key = await once(db, input.requestId, () =>
-      db.$transaction(async (tx) => {
-        if (input.requestId) await claimRequest(tx, input.requestId, { keyId: id }, now);
-        // Concurrent creates (and archive) of one project run one after another, so the name check
-        // below sees keys committed a moment ago.
-        const locked = await lockProject(tx, project);
-        if (locked.archivedAt) throw invalid(`Project "${project.name}" is archived.`);
-        const taken = await sameNameKey(tx, project.id, name);
-        if (taken) throw conflict(`${project.name} already has an active key named "${name}" (${taken.id}). Pick another name.`);
-        const row = await tx.apiKey.create({
-          data: {
-            id, orgId: actor.orgId, projectId: project.id, name,
-            scope: scopeToDb(input.scope ?? 'inference'),
-            environment: input.environment ?? 'dev',
-            ownerId, secretHash: hashSecret(serverSecret, secret), hint: secretHint(secret),
-            rpm: input.rpm ?? null, createdBy: actor.id, createdAt: now,
-            expiresAt: input.expiresInMs ? new Date(now.getTime() + input.expiresInMs) : null,
-          },
-        });
-        await markKeyChanged(tx, id, now);
-        await audit(tx, actor, now, {
-          action: 'key.created', projectId: project.id, targetType: 'key', targetId: id,
-          details: {
-            name, scope: input.scope ?? 'inference', environment: row.environment, owner: ownerId,
-            expiresAt: row.expiresAt?.toISOString() ?? null, rpm: row.rpm,
-          },
-        });
-        return row;
-      }),
-    );
-    return { key: describeKey(key), projectName: project.name, secret };
+  /** Writes a planned key in the caller's transaction (re-checking what may have changed since). */
+  async insertPlanned(tx: Tx, actor: Actor, plan: PlannedKey): Promise<KeyRow> {
+    const { input, name, project, ownerId, id, secret } = plan;
+    const now = this.now();
+    if (input.requestId) await claimRequest(tx, input.requestId, { keyId: id }, now);
+    // Concurrent creates (and archive) of one project run one after another, so the name check
+    // below sees keys committed a moment ago.
+    const locked = await lockProject(tx, project);
+    if (locked.archivedAt) throw invalid(`Project "${project.name}" is archived.`);
+    const taken = await sameNameKey(tx, project.id, name);
+    if (taken) throw conflict(`${project.name} already has an active key named "${name}" (${taken.id}). Pick another name.`);
+    const row = await tx.apiKey.create({
+      data: {
+        id, orgId: actor.orgId, projectId: project.id, name,
+        scope: scopeToDb(input.scope ?? 'inference'),
+        environment: input.environment ?? 'dev',
+        ownerId, secretHash: hashSecret(this.deps.secret, secret), hint: secretHint(secret),
+        rpm: input.rpm ?? null, createdBy: actor.id, createdAt: now,
+        expiresAt: input.expiresInMs ? new Date(now.getTime() + input.expiresInMs) : null,
+      },
+    });
+    await markKeyChanged(tx, id, now);
+    await audit(tx, actor, now, {
+      action: 'key.created', projectId: project.id, targetType: 'key', targetId: id,
+      details: {
+        name, scope: input.scope ?? 'inference', environment: row.environment, owner: ownerId,
+        expiresAt: row.expiresAt?.toISOString() ?? null, rpm: row.rpm,
+      },
+    });
+    return row;
   }
 
   /** Keys the actor may list: one project, or every project they belong to (all for org admins). */
@@ -203,7 +233,8 @@ export class KeyService {
 
   /**
    * New secret, same key id and settings. The previous secret keeps working until the grace end;
-   * rotating again during a grace period ends the older secret at once.
+   * rotating again during a grace period ends the older secret at once. `undo` puts the key back
+   * as it was if the new secret cannot reach its owner (held in memory only, never shown).
    */
   async rotate(actor: Actor, keyId: string, graceMs = DEFAULT_GRACE_MS, requestId?: string) {
     await refuseRepeat(this.deps.db, requestId);
@@ -211,6 +242,7 @@ export class KeyService {
     const now = this.now();
     const { db, secret: serverSecret } = this.deps;
     const secret = newSecret();
+    const rotatedHash = hashSecret(serverSecret, secret);
     const graceEndsAt = new Date(now.getTime() + graceMs);
     const row = await once(db, requestId, () =>
       db.$transaction(async (tx) => {
@@ -218,7 +250,7 @@ export class KeyService {
         const updated = await tx.apiKey.updateMany({
           where: { id: key.id, status: 'active', secretHash: key.secretHash },
           data: {
-            secretHash: hashSecret(serverSecret, secret), hint: secretHint(secret),
+            secretHash: rotatedHash, hint: secretHint(secret),
             prevSecretHash: graceMs > 0 ? key.secretHash : null, prevHint: graceMs > 0 ? key.hint : null,
             graceEndsAt: graceMs > 0 ? graceEndsAt : null, rotatedAt: now,
           },
@@ -232,21 +264,33 @@ export class KeyService {
         return tx.apiKey.findUniqueOrThrow({ where: { id: key.id } });
       }),
     );
-    return { key: { ...describeKey(row), projectName: project.name }, secret };
+    const undo: RotationUndo = {
+      keyId: key.id, rotatedHash,
+      before: {
+        secretHash: key.secretHash, hint: key.hint, prevSecretHash: key.prevSecretHash, prevHint: key.prevHint,
+        graceEndsAt: key.graceEndsAt, rotatedAt: key.rotatedAt,
+      },
+    };
+    return { key: { ...describeKey(row), projectName: project.name }, secret, undo };
   }
 
-  /** Puts the pre-rotation secret back when the new one could not be delivered (nothing is lost). */
-  async undoRotation(actor: Actor, keyId: string, reason: string) {
+  /**
+   * Puts a key back exactly as it was before one rotation whose secret could not be delivered
+   * (the old secret works again, even after `--grace 0h`). Only while that rotation is still the
+   * key's current one: a later rotation or a revocation is never undone. False when nothing changed.
+   */
+  async undoRotation(actor: Actor, undo: RotationUndo, reason: string): Promise<boolean> {
     const now = this.now();
-    const key = await this.deps.db.apiKey.findUniqueOrThrow({ where: { id: keyId } });
-    if (!key.prevSecretHash || !key.prevHint) return this.revokeAsSystem(actor, keyId, reason);
-    await this.deps.db.$transaction(async (tx) => {
-      await tx.apiKey.update({
-        where: { id: keyId },
-        data: { secretHash: key.prevSecretHash!, hint: key.prevHint!, prevSecretHash: null, prevHint: null, graceEndsAt: null, rotatedAt: null },
+    return this.deps.db.$transaction(async (tx) => {
+      const restored = await tx.apiKey.updateMany({
+        where: { id: undo.keyId, status: 'active', secretHash: undo.rotatedHash },
+        data: undo.before,
       });
-      await markKeyChanged(tx, keyId, now);
-      await audit(tx, actor, now, { action: 'key.rotation_undone', projectId: key.projectId, targetType: 'key', targetId: keyId, details: { reason } });
+      if (restored.count === 0) return false;
+      const key = await tx.apiKey.findUniqueOrThrow({ where: { id: undo.keyId } });
+      await markKeyChanged(tx, undo.keyId, now);
+      await audit(tx, actor, now, { action: 'key.rotation_undone', projectId: key.projectId, targetType: 'key', targetId: undo.keyId, details: { reason } });
+      return true;
     });
   }
 

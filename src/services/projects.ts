@@ -4,7 +4,7 @@ import { parseDescription, parseProjectName } from '../domain/projects.js';
 import { newId } from '../domain/random.js';
 import { can, roleLabel, type Action, type Role, type Subject } from '../domain/roles.js';
 import { audit } from './audit.js';
-import { nowOf, type Actor, type ServiceDeps } from './context.js';
+import { nowOf, systemActor, type Actor, type ServiceDeps } from './context.js';
 import { markKeyChanged } from './key-changes.js';
 
 export type ProjectRow = Awaited<ReturnType<Db['project']['findFirstOrThrow']>>;
@@ -152,24 +152,100 @@ export class ProjectService {
     return { project, userId, role, changed: true, previous: existing.role as Role };
   }
 
-  async removeMember(actor: Actor, name: string, userId: string) {
+  /**
+   * What removing a member would do, for the confirmation: their active keys in the project and
+   * who could take them over (its Admins and Developers). Refusals come here, before anything is asked.
+   */
+  async removalPreview(actor: Actor, name: string, userId: string) {
     const { project } = await this.require(actor, name, 'member.manage');
-    const now = this.now();
     const { db } = this.deps;
     const existing = await db.membership.findUnique({ where: { projectId_userId: { projectId: project.id, userId } } });
     if (!existing) throw notFound(`<@${userId}> is not a member of ${project.name}.`);
-    await db.$transaction(async (tx) => {
+    await ensureAnotherAdmin(db, project.id, userId, existing.role, null);
+    const keys = await db.apiKey.findMany({ where: { projectId: project.id, ownerId: userId, status: 'active' }, orderBy: { createdAt: 'asc' } });
+    const members = await db.membership.findMany({ where: { projectId: project.id, NOT: { userId } } });
+    const heirs = members.filter((m) => canOwnKeys(m.role)).map((m) => m.userId);
+    return { project, userId, role: existing.role as Role, keys, heirs };
+  }
+
+  /**
+   * Removes a member. Their active keys in the project are revoked, or with `transferTo` handed to
+   * another member who may own keys (Admin or Developer), in the same transaction: nobody keeps
+   * working keys in a project they left.
+   */
+  async removeMember(actor: Actor, name: string, userId: string, opts: { transferTo?: string | null } = {}) {
+    const { project } = await this.require(actor, name, 'member.manage');
+    const now = this.now();
+    const { db } = this.deps;
+    const transferTo = opts.transferTo ?? null;
+    const existing = await db.membership.findUnique({ where: { projectId_userId: { projectId: project.id, userId } } });
+    if (!existing) throw notFound(`<@${userId}> is not a member of ${project.name}.`);
+    if (transferTo === userId) throw invalid(`<@${userId}> is the one being removed: transfer their keys to another Admin or Developer of ${project.name}.`);
+    const keys = await db.$transaction(async (tx) => {
       await lockProject(tx, project);
       await ensureAnotherAdmin(tx, project.id, userId, existing.role, null);
+      if (transferTo) {
+        const heir = await tx.membership.findUnique({ where: { projectId_userId: { projectId: project.id, userId: transferTo } } });
+        if (!heir || !canOwnKeys(heir.role)) {
+          throw invalid(`<@${transferTo}> cannot take over keys in ${project.name}: only its Admins and Developers can own keys.`);
+        }
+      }
+      const owned = await tx.apiKey.findMany({ where: { projectId: project.id, ownerId: userId, status: 'active' }, select: { id: true, name: true } });
+      if (transferTo) await transferKeys(tx, actor, now, project.id, owned, userId, transferTo);
+      else await revokeOwnedKeys(tx, actor, now, project.id, owned, `owner removed from ${project.name}`);
       await tx.membership.delete({ where: { projectId_userId: { projectId: project.id, userId } } });
       await audit(tx, actor, now, {
         action: 'member.removed', projectId: project.id, targetType: 'user', targetId: userId,
-        details: { role: existing.role },
+        details: { role: existing.role, keys: owned.map((k) => k.id), ...(transferTo ? { transferredTo: transferTo } : { keysRevoked: true }) },
       });
+      return owned;
     });
-    return { project, userId, previous: existing.role as Role };
+    return {
+      project, userId, previous: existing.role as Role, transferTo,
+      revokedKeys: transferTo ? [] : keys, transferredKeys: transferTo ? keys : [],
+    };
   }
 
+  /**
+   * A Slack user was deactivated or left the workspace: every active key they own in the org is
+   * revoked and every membership removed, project by project. Repeating it changes nothing (Slack
+   * retries, or both events arriving). The last Admin of a project is removed too (a deactivated
+   * account can manage nothing): such projects are reported as `withoutAdmin` for org admins, who
+   * can always manage them. Null when the team is not a keyward org.
+   */
+  async offboard(teamId: string, userId: string, reason: 'deactivated' | 'left') {
+    const { db } = this.deps;
+    const org = await db.org.findUnique({ where: { slackTeamId: teamId } });
+    if (!org) return null;
+    const actor = systemActor(org.id);
+    const now = this.now();
+    const memberships = await db.membership.findMany({ where: { userId, project: { orgId: org.id } } });
+    const keyed = await db.apiKey.findMany({ where: { orgId: org.id, ownerId: userId, status: 'active' }, select: { projectId: true } });
+    const projectIds = [...new Set([...memberships.map((m) => m.projectId), ...keyed.map((k) => k.projectId)])];
+    const changed = [];
+    for (const projectId of projectIds) {
+      const result = await db.$transaction(async (tx) => {
+        const project = await lockProject(tx, await tx.project.findUniqueOrThrow({ where: { id: projectId } }));
+        const membership = await tx.membership.findUnique({ where: { projectId_userId: { projectId, userId } } });
+        const owned = await tx.apiKey.findMany({ where: { projectId, ownerId: userId, status: 'active' }, select: { id: true, name: true } });
+        if (!membership && owned.length === 0) return null; // done by an earlier delivery
+        await revokeOwnedKeys(tx, actor, now, projectId, owned, `owner ${reason === 'left' ? 'left' : 'was deactivated in'} Slack`);
+        let withoutAdmin = false;
+        if (membership) {
+          await tx.membership.delete({ where: { projectId_userId: { projectId, userId } } });
+          withoutAdmin = membership.role === 'admin' && (await tx.membership.count({ where: { projectId, role: 'admin' } })) === 0;
+          await audit(tx, actor, now, {
+            action: 'member.removed', projectId, targetType: 'user', targetId: userId,
+            details: { role: membership.role, keys: owned.map((k) => k.id), keysRevoked: true, reason: `slack user ${reason}`, withoutAdmin },
+          });
+        }
+        const admins = (await tx.membership.findMany({ where: { projectId, role: 'admin' } })).map((m) => m.userId);
+        return { projectId, projectName: project.name, role: (membership?.role as Role | undefined) ?? null, revokedKeys: owned, withoutAdmin, admins };
+      });
+      if (result) changed.push(result);
+    }
+    return { orgId: org.id, userId, reason, projects: changed };
+  }
 
   async setChannel(actor: Actor, name: string, channelId: string) {
     const { project } = await this.require(actor, name, 'project.settings');
@@ -237,10 +313,33 @@ export async function lockProject(tx: Tx, project: { id: string; name: string })
 
 /** A project keeps at least one Admin, so someone can always manage it without an org admin.
  *  Runs inside the transaction, after lockProject, so two Admins cannot demote each other at once. */
-async function ensureAnotherAdmin(tx: Tx, projectId: string, userId: string, from: string, to: Role | null) {
+async function ensureAnotherAdmin(tx: Tx | Db, projectId: string, userId: string, from: string, to: Role | null) {
   if (from !== 'admin' || to === 'admin') return;
   const admins = await tx.membership.count({ where: { projectId, role: 'admin', NOT: { userId } } });
   if (admins === 0) throw invalid(`<@${userId}> is the project's last Admin: make someone else Admin first.`);
+}
+
+/** Who may own keys in a project: whoever may create them (Admins and Developers). */
+const canOwnKeys = (role: string) => can({ orgAdmin: false, role: role as Role }, 'key.create');
+
+async function revokeOwnedKeys(tx: Tx, actor: Actor, now: Date, projectId: string, keys: { id: string; name: string }[], reason: string) {
+  if (!keys.length) return;
+  await tx.apiKey.updateMany({
+    where: { id: { in: keys.map((k) => k.id) }, status: 'active' },
+    data: { status: 'revoked', revokedAt: now, revokedBy: actor.id, revokeReason: reason },
+  });
+  for (const k of keys) {
+    await markKeyChanged(tx, k.id, now);
+    await audit(tx, actor, now, { action: 'key.revoked', projectId, targetType: 'key', targetId: k.id, details: { name: k.name, reason } });
+  }
+}
+
+async function transferKeys(tx: Tx, actor: Actor, now: Date, projectId: string, keys: { id: string; name: string }[], from: string, to: string) {
+  if (!keys.length) return;
+  await tx.apiKey.updateMany({ where: { id: { in: keys.map((k) => k.id) }, status: 'active' }, data: { ownerId: to } });
+  for (const k of keys) {
+    await audit(tx, actor, now, { action: 'key.transferred', projectId, targetType: 'key', targetId: k.id, details: { name: k.name, from, to } });
+  }
 }
 
 const article = (role: string) => (role === 'admin' ? 'an' : 'a');

@@ -17,6 +17,7 @@ import { registerHome } from './handlers/home.js';
 import { registerKeysCommand } from './handlers/keys.js';
 import { registerKeywardCommand } from './handlers/keyward.js';
 import { registerModals } from './handlers/modals.js';
+import { registerOffboarding } from './handlers/offboarding.js';
 import { registerProjectCommand } from './handlers/project.js';
 import { registerReveal } from './handlers/reveal.js';
 import { registerApprovals } from './handlers/approvals.js';
@@ -156,6 +157,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   registerReviews(app, deps);
   registerLimits(app, deps);
   registerUsage(app, deps);
+  registerOffboarding(app, deps);
   configureJobRun(deps, config);
   app.error(async (error) => {
     logger.error({ error: describeError(error) }, 'unhandled Slack error');

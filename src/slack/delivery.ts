@@ -1,28 +1,32 @@
 /**
- * Secret delivery (issue 2, "Secret delivery"): conversations.open → chat.postEphemeral with the
- * secret in the DM → persisted DM with a one-time Reveal button (no secret) backed by an encrypted
- * pending secret. If the persisted message cannot be posted, the fresh secret would reach nobody
- * reliably, so the key is revoked (or the rotation undone) and the caller says so.
+ * Secret delivery (issue 2, "Secret delivery"): to the key's owner, whoever asked for it:
+ * conversations.open → chat.postEphemeral with the secret in the DM → persisted DM with a one-time
+ * Reveal button (no secret) backed by an encrypted pending secret. If the persisted message cannot
+ * be posted, the fresh secret would reach nobody reliably, so a new key is revoked and a rotation
+ * undone (the old secret works again, also after `--grace 0h`), and the caller says so.
  */
 import type { WebClient } from '@slack/web-api';
 import { systemActor, type Actor, type Services } from '../services/index.js';
-import type { KeyView } from '../services/keys.js';
+import { isSlackUserId } from '../domain/keys.js';
+import type { KeyView, RotationUndo } from '../services/keys.js';
 import { describeError } from './context.js';
 import { revealClosed, revealMessage, secretEphemeral } from './views/secrets.js';
 
-export type DeliveryOutcome = { delivered: true } | { delivered: false; undone: 'revoked' | 'rotation_undone' };
+/** `superseded`: the key was rotated again (or revoked) meanwhile, so there was nothing to undo. */
+export type DeliveryOutcome = { delivered: true } | { delivered: false; undone: 'revoked' | 'rotation_undone' | 'superseded' };
 
-export async function deliverSecret(
-  services: Services,
-  client: WebClient,
-  actor: Actor,
-  input: { key: KeyView & { projectName: string }; secret: string; kind: 'created' | 'rotated' },
-): Promise<DeliveryOutcome> {
+export type DeliveryInput =
+  | { key: KeyView & { projectName: string }; secret: string; kind: 'created' }
+  | { key: KeyView & { projectName: string }; secret: string; kind: 'rotated'; undo: RotationUndo };
+
+export async function deliverSecret(services: Services, client: WebClient, actor: Actor, input: DeliveryInput): Promise<DeliveryOutcome> {
   const { key, secret, kind } = input;
-  const userId = actor.userId!;
+  const userId = key.ownerId;
   const log = services.deps.logger.child({ keyId: key.id, userId });
   let stashId: string | null = null;
   try {
+    // Adapters refuse earlier with a clear message; this keeps a secret from going anywhere else.
+    if (!isSlackUserId(userId)) throw new Error('the key owner is not a Slack user');
     const dm = await client.conversations.open({ users: userId });
     const channel = dm.channel?.id;
     if (!channel) throw new Error('conversations.open returned no channel');
@@ -43,11 +47,10 @@ export async function deliverSecret(
     if (stashId) await services.pendingSecrets.discard(stashId).catch(() => {});
     const system = systemActor(actor.orgId);
     const reason = 'secret could not be delivered in Slack';
-    if (kind === 'rotated' && key.prevHint) {
-      await services.keys.undoRotation(system, key.id, reason);
-      return { delivered: false, undone: 'rotation_undone' };
+    if (input.kind === 'rotated') {
+      const undone = await services.keys.undoRotation(system, input.undo, reason);
+      return { delivered: false, undone: undone ? 'rotation_undone' : 'superseded' };
     }
-    // Creation, or a rotation without grace (no previous secret to fall back to).
     await services.keys.revokeAsSystem(system, key.id, reason);
     return { delivered: false, undone: 'revoked' };
   }

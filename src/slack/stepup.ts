@@ -14,7 +14,7 @@ import { ENROLL_FIRST_MESSAGE, type StepUp } from '../domain/totp.js';
 import { forbidden } from '../domain/errors.js';
 import type { Actor } from '../services/index.js';
 import { actorFor, explain, replyTo, type SlackDeps } from './context.js';
-import { esc, plain, section, type Message, type ModalView } from './views/common.js';
+import { plain, quoted, section, type Message, type ModalView } from './views/common.js';
 import { infoModal } from './views/secrets.js';
 import { totpFromState, totpInput, TOTP_BLOCK } from './views/twofactor.js';
 
@@ -115,4 +115,4 @@ export function registerStepUp(app: App, deps: SlackDeps) {
 }
 
 /** "Archive *x*?" style text with the user's words escaped. */
-export const confirmText = (what: string, detail = '') => `${what}${detail ? `\n${esc(detail)}` : ''}\nEnter a current code from your authenticator app to confirm.`;
+export const confirmText = (what: string, detail = '') => `${what}${detail ? `\n${quoted(detail)}` : ''}\nEnter a current code from your authenticator app to confirm.`;

@@ -78,13 +78,36 @@ describe(`keyward projects (${usingPostgres() ? 'postgres' : 'sqlite'})`, () => 
     expect(role.json()).toEqual({ project: 'alpha', userId: 'U0DEV0001', role: 'viewer', previous: 'developer', changed: true });
     expect((await cli('projects', 'role', 'alpha', 'U0DEV0001', 'viewer')).out).toContain('nothing changed');
     const removed = await cli('projects', 'remove', 'alpha', 'U0DEV0001', '--json');
-    expect(removed.json()).toEqual({ project: 'alpha', userId: 'U0DEV0001', previous: 'viewer' });
+    expect(removed.json()).toEqual({ project: 'alpha', userId: 'U0DEV0001', previous: 'viewer', revokedKeys: [], transferredKeys: [], transferredTo: null });
     expect(await t.db.membership.findMany({ select: { userId: true } })).toEqual([{ userId: 'U0ADMIN1' }]);
     const actions = (await t.db.auditEvent.findMany({ orderBy: { createdAt: 'asc' } })).map((e) => [e.actor, e.action]);
     expect(actions).toEqual([
       ['cli:alice', 'project.created'], ['cli:alice', 'member.added'], ['cli:alice', 'member.added'],
       ['cli:alice', 'member.role_changed'], ['cli:alice', 'member.removed'],
     ]);
+  });
+
+  it('remove revokes the member\'s active keys in the project by default, or --transfer-to hands them over, and says which', async () => {
+    await cli('projects', 'create', 'alpha');
+    for (const [u, r] of [['U0ADMIN1', 'admin'], ['U0DEV0001', 'developer'], ['U0DEV0002', 'developer'], ['U0VIEW001', 'viewer']]) {
+      await cli('projects', 'add', 'alpha', u!, r!);
+    }
+    const one = JSON.parse((await cli('keys', 'create', 'alpha', 'One', '--owner', 'U0DEV0001', '--json')).out).key.id as string;
+    const two = JSON.parse((await cli('keys', 'create', 'alpha', 'Two', '--owner', 'U0DEV0002', '--json')).out).key.id as string;
+    const refused = await cli('projects', 'remove', 'alpha', 'U0DEV0002', '--transfer-to', 'U0VIEW001');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('only its Admins and Developers can own keys');
+    expect((await t.db.apiKey.findUniqueOrThrow({ where: { id: two } })).ownerId).toBe('U0DEV0002');
+
+    const revoked = await cli('projects', 'remove', 'alpha', 'U0DEV0001');
+    expect(revoked.code).toBe(0);
+    expect(revoked.out).toContain(`Revoked 1 active key: ${one}`);
+    expect(await t.db.apiKey.findUniqueOrThrow({ where: { id: one } })).toMatchObject({ status: 'revoked', revokedBy: 'cli:alice' });
+    expect(await t.db.keyChange.count({ where: { keyId: one } })).toBe(2);
+
+    const moved = await cli('projects', 'remove', 'alpha', '<@U0DEV0002>', '--transfer-to', '<@U0ADMIN1|ana>', '--json');
+    expect(moved.json()).toEqual({ project: 'alpha', userId: 'U0DEV0002', previous: 'developer', revokedKeys: [], transferredKeys: [two], transferredTo: 'U0ADMIN1' });
+    expect(await t.db.apiKey.findUniqueOrThrow({ where: { id: two } })).toMatchObject({ status: 'active', ownerId: 'U0ADMIN1' });
   });
 
   it('sets the alert channel from an id or an escaped channel', async () => {

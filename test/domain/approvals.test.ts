@@ -29,12 +29,19 @@ describe('needsApproval', () => {
     ['prod', 'prod', true], ['prod', 'staging', false], ['prod', 'dev', false],
     ['always', 'dev', true], ['always', 'staging', true], ['always', 'prod', true],
   ] as const)('policy %s, %s key for a Developer → %s', (policy, env, expected) => {
-    expect(needsApproval(policy, env, dev)).toBe(expected);
+    expect(needsApproval(policy, { environment: env, scope: 'inference' }, dev)).toBe(expected);
+  });
+  it('the prod policy covers full-scope keys in any environment (a full key works everywhere)', () => {
+    for (const environment of ['dev', 'staging', 'prod'] as const) {
+      expect(needsApproval('prod', { environment, scope: 'full' }, dev)).toBe(true);
+      expect(needsApproval('none', { environment, scope: 'full' }, dev)).toBe(false);
+    }
+    expect(needsApproval('prod', { environment: 'dev', scope: 'read-only' }, dev)).toBe(false);
   });
   it('project Admins and org admins never need approval (they are the approvers)', () => {
-    expect(needsApproval('always', 'prod', { orgAdmin: false, role: 'admin' })).toBe(false);
-    expect(needsApproval('always', 'prod', { orgAdmin: true, role: null })).toBe(false);
-    expect(needsApproval('always', 'prod', { orgAdmin: true, role: 'developer' })).toBe(false);
+    expect(needsApproval('always', { environment: 'prod', scope: 'inference' }, { orgAdmin: false, role: 'admin' })).toBe(false);
+    expect(needsApproval('always', { environment: 'prod', scope: 'inference' }, { orgAdmin: true, role: null })).toBe(false);
+    expect(needsApproval('always', { environment: 'prod', scope: 'inference' }, { orgAdmin: true, role: 'developer' })).toBe(false);
   });
 });
 

@@ -36,8 +36,13 @@ describe('audit log', () => {
     });
     expect(ev).toMatchObject({ targetType: 'key', targetId: keyId });
     expect(JSON.parse(ev.details)).toMatchObject({ name: 'Audited Key', scope: 'full', environment: 'prod', owner: 'UDEV' });
-    await expectOne('key.rotated', 'slack:UDEV', async () => secrets.push((await w.s.keys.rotate(dev, keyId)).secret));
-    await expectOne('key.rotation_undone', 'slack:UDEV', () => w.s.keys.undoRotation(dev, keyId, 'delivery failed'));
+    let undo: Awaited<ReturnType<typeof w.s.keys.rotate>>['undo'] | null = null;
+    await expectOne('key.rotated', 'slack:UDEV', async () => {
+      const r = await w.s.keys.rotate(dev, keyId);
+      secrets.push(r.secret);
+      undo = r.undo;
+    });
+    await expectOne('key.rotation_undone', 'slack:UDEV', () => w.s.keys.undoRotation(dev, undo!, 'delivery failed'));
     await expectOne('key.rotated', 'slack:UADM', async () => secrets.push((await w.s.keys.rotate(admin, keyId, 0)).secret));
     const stash = await w.s.pendingSecrets.stash(keyId, 'UDEV', secrets.at(-1)!);
     await expectOne('key.secret_revealed', 'slack:UDEV', () => w.s.pendingSecrets.reveal(dev, stash.id));

@@ -206,20 +206,45 @@ describe('keys: rotate', () => {
     await w.s.keys.rotate(team.boss, adminKey.key.id);
   });
 
-  it('undoRotation restores the previous secret; with none it revokes', async () => {
+  it('undoRotation restores the key exactly as before the rotation (a KeyChange row tells the gateways)', async () => {
     const k = await w.s.keys.create(team.dev, { project: 'app', name: 'undo' });
     const original = await row(k.key.id);
-    await w.s.keys.rotate(team.dev, k.key.id);
-    await w.s.keys.undoRotation(team.dev, k.key.id, 'DM failed');
+    const r = await w.s.keys.rotate(team.dev, k.key.id);
+    const changes = await w.db.keyChange.count({ where: { keyId: k.key.id } });
+    expect(await w.s.keys.undoRotation(team.dev, r.undo, 'DM failed')).toBe(true);
     expect(await row(k.key.id)).toMatchObject({
-      secretHash: original.secretHash, hint: original.hint, prevSecretHash: null, graceEndsAt: null, status: 'active',
+      secretHash: original.secretHash, hint: original.hint, prevSecretHash: null, graceEndsAt: null, rotatedAt: null, status: 'active',
     });
+    expect(await w.db.keyChange.count({ where: { keyId: k.key.id } })).toBe(changes + 1);
     const ev = await w.db.auditEvent.findFirstOrThrow({ where: { targetId: k.key.id, action: 'key.rotation_undone' } });
     expect(JSON.parse(ev.details)).toEqual({ reason: 'DM failed' });
+  });
 
-    await w.s.keys.rotate(team.dev, k.key.id, 0);
-    await w.s.keys.undoRotation(team.dev, k.key.id, 'DM failed');
-    expect(await row(k.key.id)).toMatchObject({ status: 'revoked', revokeReason: 'DM failed' });
+  it('undoRotation after --grace 0 brings the old secret back instead of revoking the key', async () => {
+    const k = await w.s.keys.create(team.dev, { project: 'app', name: 'undo zero' });
+    const original = await row(k.key.id);
+    const r = await w.s.keys.rotate(team.dev, k.key.id, 0);
+    expect((await row(k.key.id)).prevSecretHash).toBeNull();
+    expect(await w.s.keys.undoRotation(team.dev, r.undo, 'DM failed')).toBe(true);
+    expect(await row(k.key.id)).toMatchObject({ secretHash: original.secretHash, hint: original.hint, status: 'active' });
+  });
+
+  it('undoRotation never undoes a later rotation: it applies only while its own rotation is current', async () => {
+    const k = await w.s.keys.create(team.dev, { project: 'app', name: 'undo race' });
+    const first = await w.s.keys.rotate(team.dev, k.key.id);
+    const second = await w.s.keys.rotate(team.admin, k.key.id);
+    expect(await w.s.keys.undoRotation(team.dev, first.undo, 'DM failed')).toBe(false);
+    const now = await row(k.key.id);
+    expect(now.secretHash).toBe(hashSecret(SERVER_SECRET, second.secret));
+    expect(now.prevSecretHash).toBe(hashSecret(SERVER_SECRET, first.secret));
+    expect(await w.db.auditEvent.count({ where: { targetId: k.key.id, action: 'key.rotation_undone' } })).toBe(0);
+    // The second rotation's own undo still works, and a revoked key stays revoked.
+    expect(await w.s.keys.undoRotation(team.admin, second.undo, 'DM failed')).toBe(true);
+    expect((await row(k.key.id)).secretHash).toBe(hashSecret(SERVER_SECRET, first.secret));
+    const third = await w.s.keys.rotate(team.dev, k.key.id);
+    await w.s.keys.revoke(team.admin, k.key.id, 'gone');
+    expect(await w.s.keys.undoRotation(team.dev, third.undo, 'DM failed')).toBe(false);
+    expect((await row(k.key.id)).status).toBe('revoked');
   });
 
   it('two concurrent rotations of one key: one wins, the other is told to retry', async () => {

@@ -221,3 +221,78 @@ describe('projects: channel and archive', () => {
     }
   });
 });
+
+describe('projects: offboarding removes access', () => {
+  const row = (id: string) => w.db.apiKey.findUniqueOrThrow({ where: { id } });
+  const changes = (id: string) => w.db.keyChange.count({ where: { keyId: id } });
+
+  it('removing a member revokes their active keys in that project (and only there), with a KeyChange row', async () => {
+    const { admin, dev, boss } = await seedProject(w, 'leave', { admin: 'ULA', dev: 'ULD', viewer: 'ULV' });
+    await w.s.projects.create(boss, 'stay');
+    await w.s.projects.addMember(boss, 'stay', 'ULD', 'developer');
+    const mine = await w.s.keys.create(dev, { project: 'leave', name: 'mine' });
+    const other = await w.s.keys.create(admin, { project: 'leave', name: 'admins' });
+    const elsewhere = await w.s.keys.create(dev, { project: 'stay', name: 'elsewhere' });
+    const preview = await w.s.projects.removalPreview(admin, 'leave', 'ULD');
+    expect(preview.keys.map((k) => k.id)).toEqual([mine.key.id]);
+    expect(preview.heirs.sort()).toEqual(['UBOSS', 'ULA']);
+    const before = await changes(mine.key.id);
+    const r = await w.s.projects.removeMember(admin, 'leave', 'ULD');
+    expect(r.revokedKeys.map((k) => k.id)).toEqual([mine.key.id]);
+    expect(await row(mine.key.id)).toMatchObject({ status: 'revoked', revokedBy: 'slack:ULA' });
+    expect(await changes(mine.key.id)).toBe(before + 1);
+    expect((await row(other.key.id)).status).toBe('active');
+    expect((await row(elsewhere.key.id)).status).toBe('active');
+    const ev = await w.db.auditEvent.findFirstOrThrow({ where: { action: 'member.removed', targetId: 'ULD' } });
+    expect(JSON.parse(ev.details)).toMatchObject({ role: 'developer', keys: [mine.key.id], keysRevoked: true });
+    expect(await w.db.auditEvent.count({ where: { action: 'key.revoked', targetId: mine.key.id } })).toBe(1);
+  });
+
+  it('or transfers them to an Admin or Developer of the project; a Viewer or outsider cannot take them', async () => {
+    const { admin, dev } = await seedProject(w, 'handover', { admin: 'UHA', dev: 'UHD', viewer: 'UHV' });
+    const k = await w.s.keys.create(dev, { project: 'handover', name: 'ci' });
+    for (const heir of ['UHV', 'UNOBODY', 'UHD']) {
+      await rejects(w.s.projects.removeMember(admin, 'handover', 'UHD', { transferTo: heir }), 'invalid');
+    }
+    expect(await w.db.membership.count({ where: { userId: 'UHD' } })).toBe(1);
+    const r = await w.s.projects.removeMember(admin, 'handover', 'UHD', { transferTo: 'UHA' });
+    expect(r.transferredKeys.map((x) => x.id)).toEqual([k.key.id]);
+    expect(await row(k.key.id)).toMatchObject({ status: 'active', ownerId: 'UHA' });
+    const ev = await w.db.auditEvent.findFirstOrThrow({ where: { action: 'key.transferred', targetId: k.key.id } });
+    expect(JSON.parse(ev.details)).toMatchObject({ from: 'UHD', to: 'UHA' });
+  });
+
+  it('a review Revoke of a membership revokes the member\'s keys too', async () => {
+    const { boss, dev } = await seedProject(w, 'reviewed', { admin: 'URVA', dev: 'URVD', viewer: 'URVV' });
+    const k = await w.s.keys.create(dev, { project: 'reviewed', name: 'kept alive' });
+    const started = await w.s.reviews.start(boss);
+    const item = started!.items.find((i) => i.kind === 'membership' && i.subjectId === 'URVD' && i.projectName === 'reviewed')!;
+    await w.s.reviews.decide(boss, item.id, 'revoke');
+    expect(await w.db.membership.count({ where: { userId: 'URVD' } })).toBe(0);
+    expect((await row(k.key.id)).status).toBe('revoked');
+    await w.s.reviews.close(boss, 'keep');
+  });
+
+  it('a deactivated Slack user loses every key and membership in the org, once; a last Admin is removed and reported', async () => {
+    const boss = w.user('UBOSS', true);
+    await w.s.projects.create(boss, 'gone-a');
+    await w.s.projects.addMember(boss, 'gone-a', 'UGONE', 'developer');
+    await w.s.projects.create(cliActor(w.orgId, 'ops'), 'gone-b');
+    await w.s.projects.addMember(boss, 'gone-b', 'UGONE', 'admin');
+    const a = await w.s.keys.create(w.user('UGONE'), { project: 'gone-a', name: 'a' });
+    const b = await w.s.keys.create(w.user('UGONE'), { project: 'gone-b', name: 'b' });
+    expect(await w.s.projects.offboard('T_NOT_A_KEYWARD_ORG', 'UGONE', 'deactivated')).toBeNull();
+    const r = await w.s.projects.offboard('T_MAIN', 'UGONE', 'deactivated');
+    expect(r!.projects.map((p) => [p.projectName, p.role, p.revokedKeys.map((k) => k.id), p.withoutAdmin]).sort()).toEqual([
+      ['gone-a', 'developer', [a.key.id], false],
+      ['gone-b', 'admin', [b.key.id], true],
+    ]);
+    expect(r!.projects.find((p) => p.projectName === 'gone-a')!.admins).toEqual(['UBOSS']);
+    for (const k of [a, b]) expect(await row(k.key.id)).toMatchObject({ status: 'revoked', revokedBy: 'system' });
+    expect(await w.db.membership.count({ where: { userId: 'UGONE' } })).toBe(0);
+    const audits = await w.db.auditEvent.count();
+    const again = await w.s.projects.offboard('T_MAIN', 'UGONE', 'left');
+    expect(again!.projects).toEqual([]);
+    expect(await w.db.auditEvent.count()).toBe(audits);
+  });
+});

@@ -41,7 +41,7 @@ describe('manifest.yml', () => {
       expect(block).toContain('https://YOUR_HOST/slack/events');
     }
     for (const scope of ['commands', 'chat:write', 'im:write', 'users:read']) expect(manifest).toMatch(new RegExp(`- ${scope}\\s`));
-    expect(manifest).toContain('- app_home_opened');
+    for (const event of ['app_home_opened', 'user_change', 'team_leave']) expect(manifest).toMatch(new RegExp(`- ${event}\\s`));
     expect(manifest).toMatch(/home_tab_enabled: true/);
     expect(manifest).toMatch(/interactivity:\s*\n\s*#.*\n\s*is_enabled: true/);
   });

@@ -181,3 +181,55 @@ describe('key approval flow (Slack)', () => {
     expect(await h.t.db.auditEvent.count({ where: { action: 'project.policy_set' } })).toBe(2);
   });
 });
+
+describe('approval policy scope and user text (Slack)', () => {
+  it('approval=prod covers full-scope keys: a Developer asking for --scope full on dev gets a request, not a key', async () => {
+    await h.ask('/project', 'policy beta approval=prod', U.admin);
+    const before = await h.t.db.apiKey.count();
+    const r = await h.ask('/keys', 'create beta Full Dev --env dev --scope full', U.dev);
+    expect(r.text).toContain('pending');
+    expect(JSON.stringify(r.body.blocks)).toContain('full-scope');
+    expect(await h.t.db.apiKey.count()).toBe(before);
+    expect(await latestRequest()).toMatchObject({ keyName: 'Full Dev', scope: 'full', environment: 'dev', status: 'pending' });
+    // An inference key on dev still needs nobody.
+    expect((await h.ask('/keys', 'create beta Plain Dev --env dev', U.dev)).text).toContain('Created key');
+  });
+
+  it('an approval whose key cannot be created approves nothing: the request stays pending, the requester is told, a later approval works', async () => {
+    await h.ask('/project', 'policy beta approval=prod', U.admin);
+    const { req } = await ask('Clash App');
+    // An Admin takes the name before anyone decides.
+    const taken = await h.ask('/keys', 'create beta Clash App --env dev', U.admin);
+    const takenId = /key_[0-9A-Za-z]+/.exec(taken.text)![0];
+    // (U.admin enrolled in 2FA above; the org admin approves without a code.)
+    const view = await openedModal(U.org, APPROVE_ACTION, req.id);
+    const from = h.calls.length;
+    const res = await h.interact(viewSubmission(U.org, view, 'VCLASH1', {}));
+    expect(res.text).toContain('Not approved');
+    expect(res.text).toContain('already has an active key named');
+    expect(await h.t.db.approvalRequest.findUniqueOrThrow({ where: { id: req.id } })).toMatchObject({ status: 'pending', keyId: null, decidedBy: null });
+    const told = await h.waitForCall('chat.postMessage', from, (c) => c.body.channel === `D${U.dev}` && text(c).includes('still pending'));
+    expect(text(told)).toContain('already has an active key named');
+    expect(await h.t.db.apiKey.count({ where: { name: 'Clash App', ownerId: U.dev } })).toBe(0);
+    expect(await h.t.db.auditEvent.count({ where: { targetId: req.id, action: 'approval.approved' } })).toBe(0);
+
+    await h.services.keys.revoke(slackActor(await orgId(), U.admin, false), takenId, 'name needed');
+    const again = await openedModal(U.org, APPROVE_ACTION, req.id);
+    await h.interact(viewSubmission(U.org, again, 'VCLASH2', {}));
+    await expect.poll(async () => (await h.t.db.approvalRequest.findUniqueOrThrow({ where: { id: req.id } })).status).toBe('approved');
+    const row = await h.t.db.approvalRequest.findUniqueOrThrow({ where: { id: req.id } });
+    expect(await h.t.db.apiKey.findUniqueOrThrow({ where: { id: row.keyId! } })).toMatchObject({ name: 'Clash App', ownerId: U.dev, status: 'active' });
+  });
+
+  it("a reason with a line break cannot fake a field in the approver's DM", async () => {
+    const from = h.calls.length;
+    await h.ask('/keys', 'create beta Sneaky --env dev --scope full --reason "testing\n*Environment:* prod"', U.dev);
+    const dm = await h.waitForCall('chat.postMessage', from, (c) => c.body.channel === `D${U.admin}` && text(c).includes('Sneaky'));
+    const mrkdwn = (dm.body.blocks as { text?: { text?: string } }[]).map((b) => b.text?.text ?? '').join('\n');
+    // keyward's own Environment field appears once, saying dev; the requester's words sit in a quote.
+    expect(mrkdwn.match(/\*Environment:\*/g)).toHaveLength(1);
+    expect(mrkdwn).toContain('*Environment:* dev');
+    expect(mrkdwn.split('\n').filter((l) => /Environment/.test(l) && !l.startsWith('>'))).toHaveLength(1);
+    expect(mrkdwn).toMatch(/^>testing$/m);
+  });
+});

@@ -25,6 +25,8 @@ describe(`/keys through Slack (${usingPostgres() ? 'postgres' : 'sqlite'})`, () 
       await h.ask('/project', `add beta <@${user}> ${role}`, U.org);
     }
     await h.ask('/project', `add gamma <@${U.dev}> viewer`, U.org);
+    // Developers here create full-scope keys themselves (approvals are tested in approvals.test.ts).
+    await h.ask('/project', 'policy beta approval=none', U.org);
   });
   afterAll(async () => h?.close());
 

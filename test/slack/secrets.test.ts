@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../src/domain/keys.js';
+import { cliActor } from '../../src/services/index.js';
 import { expireRevealButtons } from '../../src/slack/app.js';
 import { usingPostgres } from '../helpers/db.js';
 import { buttonClick, createHarness, U, type Harness, type SlackCall } from './harness.js';
@@ -159,6 +160,46 @@ describe(`secret delivery (${usingPostgres() ? 'postgres' : 'sqlite'})`, () => {
     }
     const after = await h.t.db.apiKey.findUniqueOrThrow({ where: { id: keyId } });
     expect(after).toMatchObject({ status: 'active', secretHash: before.secretHash, hint: before.hint, prevSecretHash: null });
+  });
+
+  it("a rotation delivers the new secret to the key's owner; the rotator is told where it went, without it", async () => {
+    const { keyId } = await createKey(U.dev, 'Owner Delivery');
+    const from = h.calls.length;
+    const r = await h.ask('/keys', `rotate ${keyId}`, U.org);
+    expect(h.callsTo('conversations.open', from).map((c) => c.body.users)).toEqual([U.dev]);
+    const eph = h.callsTo('chat.postEphemeral', from);
+    expect(eph.map((c) => c.body.user)).toEqual([U.dev]);
+    const secret = SECRET.exec(eph[0]!.body.text)![0];
+    secrets.push(secret);
+    expect((await h.t.db.apiKey.findUniqueOrThrow({ where: { id: keyId } })).secretHash).toBe(hashSecret(h.services.deps.secret, secret));
+    expect(h.callsTo('chat.postMessage', from).every((c) => c.body.channel === `D${U.dev}`)).toBe(true);
+    expect(JSON.stringify(r.body)).toContain(`<@${U.dev}>`);
+    expect(JSON.stringify(r.body)).not.toMatch(SECRET);
+  });
+
+  it('a failed DM after a --grace 0h rotation puts the old secret back instead of revoking the key', async () => {
+    const { keyId, secret: old } = await createKey(U.dev, 'Zero Grace');
+    h.handlers.set('conversations.open', () => ({ ok: false, error: 'user_disabled' }));
+    try {
+      const r = await h.ask('/keys', `rotate ${keyId} --grace 0h`, U.dev);
+      expect(r.text).toContain('undone');
+      expect(r.text).toContain('previous secret still works');
+    } finally {
+      h.handlers.delete('conversations.open');
+    }
+    const after = await h.t.db.apiKey.findUniqueOrThrow({ where: { id: keyId } });
+    expect(after).toMatchObject({ status: 'active', secretHash: hashSecret(h.services.deps.secret, old), revokedAt: null });
+  });
+
+  it('a key owned by a CLI user cannot be rotated from Slack (nobody there may receive its secret)', async () => {
+    const orgId = (await h.t.db.org.findFirstOrThrow()).id;
+    const made = await h.services.keys.create(cliActor(orgId, 'ops'), { project: 'vault', name: 'CLI Owned' });
+    secrets.push(made.secret);
+    const from = h.calls.length;
+    const r = await h.ask('/keys', `rotate ${made.key.id}`, U.org);
+    expect(r.text).toContain('keyward keys rotate');
+    expect(h.callsTo('conversations.open', from)).toHaveLength(0);
+    expect((await h.t.db.apiKey.findUniqueOrThrow({ where: { id: made.key.id } })).secretHash).toBe(hashSecret(h.services.deps.secret, made.secret));
   });
 
   it('an ephemeral that Slack refuses still leaves the Reveal message: the key is kept', async () => {

@@ -110,3 +110,21 @@ describe('request list', () => {
     expect(requestList([]).text).toBe('No pending key requests.');
   });
 });
+
+describe('user text cannot imitate keyward fields', () => {
+  const fake = 'fine\n*Environment:* prod\n> *Scope:* `full` ~x~ _y_';
+  it('one-line fields (decision notes) collapse line breaks and lose their formatting markers', () => {
+    const r = orThrow(approve(req(), admin, T0, fake));
+    for (const text of [outcomeLine(r), allText(requestOutcomeMessage(r))]) {
+      expect(text).not.toMatch(/\n|\\n/);
+      expect(text).not.toMatch(/\*Environment:\*|\*Scope:\*|`full`|~x~|_y_/);
+      expect(text).toContain('fine ∗Environment:∗ prod &gt; ∗Scope:∗ ˋfullˋ ∼x∼ ˍyˍ');
+    }
+  });
+  it('the multi-line reason is a quote block: every line of it starts with >', () => {
+    const m = approverMessage(req({ reason: fake }));
+    const text = (m.blocks as { text?: { text?: string } }[]).map((b) => b.text?.text ?? '').join('\n');
+    expect(text).toContain('*Reason:*\n>fine\n>∗Environment:∗ prod\n>&gt; ∗Scope:∗');
+    expect(text.match(/\*Environment:\*/g)).toHaveLength(1);
+  });
+});

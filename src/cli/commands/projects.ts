@@ -4,12 +4,13 @@ import { clip, type Tokens } from '../args.js';
 import { fmtTime, projectJson, table } from '../format.js';
 import { parseChannelId, parseUserId } from '../ids.js';
 import { command, type Command } from '../spec.js';
-import { asUsage, need } from './shared.js';
+import { asUsage, need, str } from './shared.js';
 
 /** Lookups are case-insensitive (as in the service); new names must already be lowercase. */
 const projectName = (raw: string) => asUsage(() => parseProjectName(raw.toLowerCase()));
 const newProjectName = (raw: string) => asUsage(() => parseProjectName(raw));
 const role = (raw: string) => asUsage(() => parseRole(raw));
+const plural = (n: number) => `${n} active key${n === 1 ? '' : 's'}`;
 
 export const projectCommands: Command[] = [
   command({
@@ -136,19 +137,34 @@ export const projectCommands: Command[] = [
   }),
   command({
     path: ['projects', 'remove'],
-    args: '<name> <user-id>',
-    summary: 'Remove a member from a project.',
-    flags: [],
-    examples: ['keyward projects remove support-bot U012ABC3DEF'],
+    args: '<name> <user-id> [--transfer-to <user-id>]',
+    summary: "Remove a member; their active keys in the project are revoked, or handed to another member.",
+    flags: ['transfer-to'],
+    details: '--transfer-to gives their active keys to another Admin or Developer of the project instead of revoking them.',
+    examples: ['keyward projects remove support-bot U012ABC3DEF', 'keyward projects remove support-bot U012ABC3DEF --transfer-to U034GHI5JKL'],
     needs: 'org',
     parse: (t: Tokens) => {
       const [name, user] = need(t, 2, 'projects remove', 'a project and a user id', 2);
-      return { name: projectName(name!), userId: parseUserId(user!) };
+      const heir = str(t.flags['transfer-to']);
+      return { name: projectName(name!), userId: parseUserId(user!), transferTo: heir === undefined ? null : parseUserId(heir) };
     },
     async run(ctx, input) {
-      const res = await ctx.services.projects.removeMember(ctx.actor, input.name, input.userId);
-      if (ctx.json) return ctx.emit({ project: res.project.name, userId: res.userId, previous: res.previous });
-      ctx.print(`Removed ${res.userId} (${roleLabel(res.previous)}) from ${res.project.name}. Their keys stay active until revoked.`);
+      const res = await ctx.services.projects.removeMember(ctx.actor, input.name, input.userId, { transferTo: input.transferTo });
+      const ids = (keys: { id: string }[]) => keys.map((k) => k.id);
+      if (ctx.json) {
+        return ctx.emit({
+          project: res.project.name, userId: res.userId, previous: res.previous,
+          revokedKeys: ids(res.revokedKeys), transferredKeys: ids(res.transferredKeys), transferredTo: res.transferTo,
+        });
+      }
+      ctx.print(`Removed ${res.userId} (${roleLabel(res.previous)}) from ${res.project.name}.`);
+      if (res.transferTo && res.transferredKeys.length) {
+        ctx.print(`Transferred ${plural(res.transferredKeys.length)} to ${res.transferTo}: ${ids(res.transferredKeys).join(', ')}`);
+      } else if (res.revokedKeys.length) {
+        ctx.print(`Revoked ${plural(res.revokedKeys.length)}: ${ids(res.revokedKeys).join(', ')}`);
+      } else {
+        ctx.print('They owned no active keys in the project.');
+      }
     },
   }),
   command({

@@ -28,7 +28,7 @@ export const governanceCommands: Command[] = [
   command({
     path: ['projects', 'policy'],
     args: '<name> <none|prod|always>',
-    summary: 'Set which keys of a project need approval (default prod).',
+    summary: 'Set which keys of a project need approval (default prod: environment prod or scope full).',
     flags: [],
     examples: ['keyward projects policy support-bot always', 'keyward projects policy search none'],
     needs: 'org',

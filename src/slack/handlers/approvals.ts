@@ -12,10 +12,10 @@ import { actorFor, describeError, explain, reply, type SlackDeps } from '../cont
 import { deliverSecret } from '../delivery.js';
 import { stepUpErrors, stepUpNeed } from '../stepup.js';
 import {
-  APPROVE_ACTION, APPROVE_CALLBACK, approveModal, approverMessage, CANCEL_ACTION, DENY_ACTION, DENY_CALLBACK, denyModal,
+  approvalFailed, APPROVE_ACTION, APPROVE_CALLBACK, approveModal, approverMessage, CANCEL_ACTION, DENY_ACTION, DENY_CALLBACK, denyModal,
   NOTE_BLOCK, REASON_BLOCK, requestOutcomeMessage, requestPendingMessage,
 } from '../views/approvals.js';
-import { note, type Message } from '../views/common.js';
+import type { Message } from '../views/common.js';
 import { deliveryFailed } from '../views/keys.js';
 import { infoModal } from '../views/secrets.js';
 
@@ -129,15 +129,16 @@ export function registerApprovals(app: App, deps: SlackDeps) {
     } catch (error) {
       return void (await ack({ response_action: 'update', view: infoModal('Not approved', explain(error, deps.logger, 'approve').text) }));
     }
-    await ack();
-    await announceOutcome(deps, client, approved.request);
     const requester = slackActor(actor.orgId, approved.request.requesterId, false);
     if (!approved.created) {
-      const text = `:warning: The request was approved, but the key could not be created: ${approved.failure} Ask again with \`/keys create\`.`;
-      await dm(client, requester.userId!, note(text)).catch(warn(deps, 'key failure DM failed'));
-      await dm(client, actor.userId!, note(text)).catch(warn(deps, 'key failure DM failed'));
+      // Nothing was approved: the approver sees why, the requester is told the request still waits.
+      const failed = approvalFailed(approved.request, approved.failure ?? '', actor.userId!);
+      await ack({ response_action: 'update', view: infoModal('Not approved', failed.approver) });
+      await dm(client, requester.userId!, failed.requester).catch(warn(deps, 'key failure DM failed'));
       return;
     }
+    await ack();
+    await announceOutcome(deps, client, approved.request);
     try {
       const key = { ...approved.created.key, projectName: approved.created.projectName };
       const outcome = await deliverSecret(deps.services, client, requester, { key, secret: approved.created.secret, kind: 'created' });

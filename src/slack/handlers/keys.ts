@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { conflict, forbidden } from '../../domain/errors.js';
+import { conflict, forbidden, invalid } from '../../domain/errors.js';
+import { isSlackUserId } from '../../domain/keys.js';
 import { can, canManageKey } from '../../domain/roles.js';
 import type { Actor } from '../../services/index.js';
 import { actorFor, explain, reply, seenBefore, type SlackDeps } from '../context.js';
@@ -58,9 +59,24 @@ export function registerKeysCommand(app: App, deps: SlackDeps) {
 /** A prod rotation confirmed with a code (see stepup.ts). */
 sensitiveAction('key.rotate', async ({ deps, client, actor }, a) => {
   const rotated = await deps.services.keys.rotate(actor, a.keyId!, a.graceMs ? Number(a.graceMs) : undefined);
-  const outcome = await deliverSecret(deps.services, client, actor, { key: rotated.key, secret: rotated.secret, kind: 'rotated' });
-  return outcome.delivered ? keyRotated(rotated.key) : deliveryFailed(rotated.key.id, outcome.undone);
+  return deliverRotated(deps, client, actor, rotated);
 });
+
+/** The new secret goes to the key's owner; the rotator is told where it went (never the secret). */
+async function deliverRotated(deps: SlackDeps, client: WebClient, actor: Actor, rotated: Awaited<ReturnType<SlackDeps['services']['keys']['rotate']>>) {
+  const outcome = await deliverSecret(deps.services, client, actor, { ...rotated, kind: 'rotated' });
+  if (outcome.delivered) return keyRotated(rotated.key, actor.userId);
+  return deliveryFailed(rotated.key.id, outcome.undone, { ownerId: rotated.key.ownerId, viewerId: actor.userId });
+}
+
+/** Slack can only hand a secret to a Slack user: a key owned by a CLI user is rotated with the CLI. */
+function refuseNonSlackOwner(key: { id: string; ownerId: string }) {
+  if (!isSlackUserId(key.ownerId)) {
+    throw invalid(
+      `\`${key.id}\` belongs to \`${key.ownerId}\`, who cannot receive a secret in Slack: rotate it with the CLI (\`keyward keys rotate ${key.id}\`).`,
+    );
+  }
+}
 
 /** Returns the answer, or null when a modal took over. */
 async function run(deps: SlackDeps, cmd: Exclude<KeysCommand, { kind: 'help' }>, ctx: CommandCtx): Promise<Message | null> {
@@ -114,14 +130,13 @@ async function run(deps: SlackDeps, cmd: Exclude<KeysCommand, { kind: 'help' }>,
     case 'rotate': {
       await seenBefore(deps, requestId);
       const { key: target } = await keys.get(actor, cmd.keyId);
+      refuseNonSlackOwner(target);
       if (target.environment === 'prod') {
         const args = { keyId: cmd.keyId, ...(cmd.graceMs !== undefined ? { graceMs: String(cmd.graceMs) } : {}) };
-        const text = `Rotate prod key \`${target.id}\`? A new secret is sent to your DM.`;
+        const text = `Rotate prod key \`${target.id}\`? A new secret is sent to ${target.ownerId === actor.userId ? 'your' : `<@${target.ownerId}>'s`} DM.`;
         if (await guardSensitive(deps, client, actor, { kind: 'key.rotate', args, title: 'Rotate prod key', text, triggerId: ctx.triggerId, responseUrl: ctx.responseUrl })) return null;
       }
-      const rotated = await keys.rotate(actor, cmd.keyId, cmd.graceMs, requestId);
-      const outcome = await deliverSecret(deps.services, client, actor, { key: rotated.key, secret: rotated.secret, kind: 'rotated' });
-      return outcome.delivered ? keyRotated(rotated.key) : deliveryFailed(rotated.key.id, outcome.undone);
+      return deliverRotated(deps, client, actor, await keys.rotate(actor, cmd.keyId, cmd.graceMs, requestId));
     }
   }
 }

@@ -1,11 +1,15 @@
 import type { App } from '@slack/bolt';
 import { roleLabel, type Role } from '../../domain/roles.js';
-import { forbidden } from '../../domain/errors.js';
-import { actorFor, explain, reply, type SlackDeps } from '../context.js';
+import { forbidden, isDomainError } from '../../domain/errors.js';
+import { WebClientNotifier } from '../../services/notifier.js';
+import { actorFor, describeError, explain, reply, replyTo, type SlackDeps } from '../context.js';
 import { parseProjectCommand } from '../parse.js';
 import { note, type Message } from '../views/common.js';
 import { projectHelp } from '../views/help.js';
-import { projectDetail, projectList } from '../views/projects.js';
+import {
+  HEIR_BLOCK, keysTransferred, KEYS_CHOICE_BLOCK, memberRemoved, projectDetail, projectList, removeMemberModal, REMOVE_MEMBER_CALLBACK,
+} from '../views/projects.js';
+import { infoModal } from '../views/secrets.js';
 import { guardSensitive, sensitiveAction } from '../stepup.js';
 
 // Changing roles and archiving need a TOTP step-up (stepup.ts) from enrolled users.
@@ -24,7 +28,7 @@ const archived = (r: { project: { name: string }; revokedKeys: number }) =>
 export function registerProjectCommand(app: App, deps: SlackDeps) {
   app.command('/project', async ({ command, ack, respond, client }) => {
     await ack();
-    let message: Message;
+    let message: Message | null;
     try {
       const cmd = parseProjectCommand(command.text ?? '');
       if (cmd.kind === 'help') message = projectHelp();
@@ -65,8 +69,10 @@ export function registerProjectCommand(app: App, deps: SlackDeps) {
             break;
           }
           case 'remove': {
-            const r = await projects.removeMember(actor, cmd.name, cmd.userId);
-            message = note(`Removed <@${r.userId}> (${roleLabel(r.previous)}) from *${r.project.name}*.`);
+            // Refusals (not a member, last Admin) come before the confirmation, which lists their keys.
+            const preview = await projects.removalPreview(actor, cmd.name, cmd.userId);
+            await client.views.open({ trigger_id: command.trigger_id, view: removeMemberModal(preview, { responseUrl: command.response_url }) });
+            message = null;
             break;
           }
           case 'archive': {
@@ -88,6 +94,39 @@ export function registerProjectCommand(app: App, deps: SlackDeps) {
     } catch (error) {
       message = explain(error, deps.logger, '/project');
     }
-    await reply(respond, message, deps.logger);
+    if (message) await reply(respond, message, deps.logger);
+  });
+
+  // The removal confirmation: revoke the member's keys (default) or transfer them.
+  app.view(REMOVE_MEMBER_CALLBACK, async ({ ack, body, view, client }) => {
+    let meta: { p?: string; u?: string; r?: string };
+    try {
+      meta = JSON.parse(view.private_metadata || '{}');
+    } catch {
+      meta = {};
+    }
+    const values = view.state.values as Record<string, Record<string, { selected_option?: { value: string } | null; selected_user?: string | null }>>;
+    const transfer = values[KEYS_CHOICE_BLOCK]?.value?.selected_option?.value === 'transfer';
+    const heir = values[HEIR_BLOCK]?.value?.selected_user ?? null;
+    if (transfer && !heir) return void (await ack({ response_action: 'errors', errors: { [HEIR_BLOCK]: 'Choose who takes over the keys, or choose to revoke them.' } }));
+    let removed: Awaited<ReturnType<SlackDeps['services']['projects']['removeMember']>>;
+    let actor: Awaited<ReturnType<typeof actorFor>>;
+    try {
+      actor = await actorFor(deps, client, body.team?.id ?? undefined, body.user.id);
+      removed = await deps.services.projects.removeMember(actor, meta.p ?? '', meta.u ?? '', { transferTo: transfer ? heir : null });
+    } catch (error) {
+      // A refused new owner stays on the field; anything else replaces the modal.
+      if (transfer && isDomainError(error) && error.message.includes(`<@${heir}>`)) {
+        return void (await ack({ response_action: 'errors', errors: { [HEIR_BLOCK]: error.message } }));
+      }
+      return void (await ack({ response_action: 'update', view: infoModal('Not removed', explain(error, deps.logger, 'remove member').text) }));
+    }
+    await ack();
+    await replyTo(meta.r, memberRemoved(removed), deps.logger);
+    if (removed.transferTo && removed.transferredKeys.length && removed.transferTo !== actor.userId) {
+      await new WebClientNotifier(client)
+        .dm(removed.transferTo, keysTransferred(removed, actor.userId ?? actor.id))
+        .catch((error: unknown) => deps.logger.warn({ error: describeError(error) }, 'could not tell the new key owner'));
+    }
   });
 }

@@ -1,7 +1,7 @@
 /** Key-request approval messages and modals. Pure: request in, Block Kit out. */
 import { who, type ApprovalRequest } from '../../domain/approvals.js';
 import { DAY } from '../../domain/durations.js';
-import { context, esc, fitMessage, header, plain, section, slackDate, truncate, type Block, type Message, type ModalView } from './common.js';
+import { context, esc, fitMessage, header, inline, plain, quoted, section, slackDate, truncate, type Block, type Message, type ModalView } from './common.js';
 import { packLines } from './projects.js';
 import { totpInput } from './twofactor.js';
 
@@ -18,14 +18,15 @@ const keyExpiry = (ms: number | null) => (ms ? `after ${Math.round(ms / DAY)} da
 
 /** The request as every approver sees it. */
 function details(r: ApprovalRequest): Block[] {
-  const reason = r.reason ? esc(r.reason) : '_(no reason given)_';
+  // The requester's words go in a quote block: they cannot add lines that pass for the fields above.
+  const reason = r.reason?.trim() ? `\n${quoted(r.reason)}` : ' _(no reason given)_';
   return [
     header(`Key request: ${r.keyName}`),
     section(
       `${who(r.requesterId)} asks for a *${r.environment}* key in *${r.projectName}*\n` +
         `*Name:* ${esc(r.keyName)}   *Scope:* ${r.scope}   *Environment:* ${r.environment}\n` +
         `*Key expires:* ${keyExpiry(r.keyExpiresInMs)}${r.rpm ? `   *Rate:* ${r.rpm}/min` : ''}\n` +
-        `*Reason:* ${reason}`,
+        `*Reason:*${reason}`,
     ),
   ];
 }
@@ -39,9 +40,9 @@ export function outcomeLine(r: ApprovalRequest): string {
   const at = slackDate(r.decidedAt);
   switch (r.status) {
     case 'approved':
-      return `:white_check_mark: *Approved* by ${who(r.decidedBy ?? '?')} ${at}${r.decisionNote ? ` — “${esc(r.decisionNote)}”` : ''}${r.keyId ? ` · key \`${r.keyId}\`` : ''}`;
+      return `:white_check_mark: *Approved* by ${who(r.decidedBy ?? '?')} ${at}${r.decisionNote ? ` — “${inline(r.decisionNote)}”` : ''}${r.keyId ? ` · key \`${r.keyId}\`` : ''}`;
     case 'denied':
-      return `:no_entry: *Denied* by ${who(r.decidedBy ?? '?')} ${at}: “${esc(r.decisionNote ?? '')}”`;
+      return `:no_entry: *Denied* by ${who(r.decidedBy ?? '?')} ${at}: “${inline(r.decisionNote ?? '')}”`;
     case 'expired':
       return `:hourglass: *Expired* ${slackDate(r.expiresAt)}: nobody decided in time.`;
     case 'cancelled':
@@ -90,7 +91,7 @@ export function requestPendingMessage(r: ApprovalRequest, approvers: readonly st
 export function requestOutcomeMessage(r: ApprovalRequest): Message {
   const name = `*${esc(r.keyName)}* in *${r.projectName}*`;
   const by = who(r.decidedBy ?? '?');
-  const note = r.decisionNote ? `: “${esc(r.decisionNote)}”` : '.';
+  const note = r.decisionNote ? `: “${inline(r.decisionNote)}”` : '.';
   const text: Record<ApprovalRequest['status'], [string, string]> = {
     pending: ['', `Your request for ${name} is still pending.`],
     approved: [':white_check_mark: ', `${by} approved your request for ${name}${note} The key comes in the next message.`],
@@ -100,6 +101,19 @@ export function requestOutcomeMessage(r: ApprovalRequest): Message {
   };
   const [icon, line] = text[r.status];
   return { text: truncate(line.replace(/\*/g, ''), 3000), blocks: [section(icon + line)] };
+}
+
+/**
+ * An approval whose key could not be created: nothing was approved. The approver (modal) and the
+ * requester (DM) are told why; the request stays pending, so it can be approved again or cancelled.
+ */
+export function approvalFailed(r: ApprovalRequest, failure: string, approverId: string): { approver: string; requester: Message } {
+  const name = `*${esc(r.keyName)}* in *${r.projectName}*`;
+  const approver = `The key could not be created, so nothing was approved: ${failure}\nThe request stays pending: approve it again once that is fixed, or let ${who(r.requesterId)} cancel it and ask again.`;
+  const line =
+    `:warning: ${who(approverId)} tried to approve your request for ${name}, but the key could not be created: ${failure}\n` +
+    'Your request is still pending: an Admin can approve it again once that is fixed, or cancel it and ask again (for example with another name) with `/keys create`.';
+  return { approver, requester: { text: truncate(line.replace(/\*/g, ''), 3000), blocks: [section(line)] } };
 }
 
 /** Approve modal: optional note, and the TOTP field when the approver must step up. */

@@ -19,6 +19,29 @@ export const truncate = (text: string, max: number) => (text.length > max ? `${t
 /** Escapes user-provided text for mrkdwn (`&`, `<`, `>`), so names cannot inject mentions or links. */
 export const esc = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/**
+ * mrkdwn markers that format text (bold, italic, strike, code) swapped for look-alikes that do not,
+ * so someone's words cannot render as keyward's own bold field labels.
+ */
+const MARKERS: Record<string, string> = { '*': '\u2217', _: '\u02cd', '~': '\u223c', '`': '\u02cb' };
+const neutralise = (text: string) => text.replace(/[*_~`]/g, (c) => MARKERS[c]!);
+const LINE_BREAKS = /[\r\n\u2028\u2029\u0085\v\f]+/g;
+
+/**
+ * User text (reasons, notes, descriptions) inside one line of keyward's own text: line breaks
+ * collapsed, mentions/links escaped and formatting markers neutralised, so it cannot start a line
+ * or look like a field such as `*Environment:* prod`.
+ */
+export const inline = (text: string, max = 500) => esc(neutralise(truncate(text.replace(LINE_BREAKS, ' ').replace(/\s+/g, ' ').trim(), max)));
+
+/** Multi-line user text as a quote block: every line starts with `>`, so none can pass for keyward's. */
+export const quoted = (text: string, maxLines = 12) => {
+  const lines = text.trim().split(LINE_BREAKS).map((l) => l.replace(/\s+/g, ' ').trim()).filter(Boolean);
+  const shown = lines.slice(0, maxLines).map((l) => `>${esc(neutralise(truncate(l, 500)))}`);
+  if (lines.length > maxLines) shown.push(`>… ${lines.length - maxLines} more lines`);
+  return shown.join('\n');
+};
+
 export const section = (text: string): Block => ({
   type: 'section',
   text: { type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) },

@@ -6,10 +6,10 @@ const PROJECT = [
   '`/project show <name>` — members, alert channel, key count',
   '`/project add <name> @user <admin|developer|viewer>` — add a member _(project Admins)_',
   '`/project role <name> @user <role>` — change a member’s role _(project Admins)_',
-  '`/project remove <name> @user` — remove a member _(project Admins)_',
+  '`/project remove <name> @user` — remove a member; a confirmation lists their keys: revoke them (default) or transfer them to an Admin or Developer _(project Admins)_',
   '`/project channel <name> #channel` — where alerts go _(project Admins)_',
   '`/project archive <name>` — archive and revoke its keys _(org admins)_',
-  '`/project policy <name> approval=none|prod|always` — which Developer keys need an Admin’s approval (default prod) _(project Admins)_',
+  '`/project policy <name> approval=none|prod|always` — which Developer keys need an Admin’s approval (default prod: `--env prod` or `--scope full` keys) _(project Admins)_',
 ];
 const PROJECT_EXAMPLES = '`/project create support-bot "Claude for the support inbox"` · `/project add support-bot @alice developer`';
 

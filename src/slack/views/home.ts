@@ -1,4 +1,4 @@
-import { context, divider, esc, header, roleName, section, type Block, type HomeView } from './common.js';
+import { context, divider, header, inline, roleName, section, type Block, type HomeView } from './common.js';
 import { keyLine, type KeyRowView } from './keys.js';
 import { packLines, type ProjectRowView } from './projects.js';
 
@@ -9,7 +9,7 @@ export function homeView(input: { userId: string; orgAdmin: boolean; projects: P
   if (input.projects.length === 0) blocks.push(section('You are not in any project yet. Ask a project Admin to add you.'));
   else {
     const lines = input.projects.map(
-      (p) => `• *${p.name}* — ${roleName(p.myRole, input.orgAdmin)} · ${p.activeKeys} active key${p.activeKeys === 1 ? '' : 's'}${p.description ? ` — ${esc(p.description.slice(0, 80))}` : ''}`,
+      (p) => `• *${p.name}* — ${roleName(p.myRole, input.orgAdmin)} · ${p.activeKeys} active key${p.activeKeys === 1 ? '' : 's'}${p.description ? ` — ${inline(p.description, 80)}` : ''}`,
     );
     const { blocks: b, shown } = packLines(lines, 30);
     blocks.push(...b);

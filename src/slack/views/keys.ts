@@ -1,4 +1,4 @@
-import { context, esc, fitMessage, header, note, section, slackDate, type Block, type Message } from './common.js';
+import { context, esc, fitMessage, header, inline, note, section, slackDate, type Block, type Message } from './common.js';
 import { packLines } from './projects.js';
 
 export interface KeyRowView {
@@ -73,7 +73,7 @@ export function keyDetail(k: KeyRowView): Message {
     );
   }
   if (k.revokedAt) {
-    lines.push(`*Revoked:* ${slackDate(k.revokedAt)} by ${k.revokedBy ?? 'unknown'}${k.revokeReason ? ` — “${esc(k.revokeReason)}”` : ''}`);
+    lines.push(`*Revoked:* ${slackDate(k.revokedAt)} by ${k.revokedBy ?? 'unknown'}${k.revokeReason ? ` — “${inline(k.revokeReason)}”` : ''}`);
   }
   return {
     text: `Key ${k.id} (${k.name}) in ${k.projectName}: ${k.status}`,
@@ -95,13 +95,15 @@ export function keyCreated(k: KeyRowView): Message {
   };
 }
 
-export function keyRotated(k: KeyRowView): Message {
+/** Told to whoever rotated: the new secret went to the key's owner, who may be someone else. */
+export function keyRotated(k: KeyRowView, rotatorId: string | null): Message {
   const grace = k.prevHint && k.graceEndsAt
     ? `The previous secret (${k.prevHint}) keeps working until ${slackDate(k.graceEndsAt)}.`
     : 'The previous secret stopped working now.';
+  const sent = k.ownerId === rotatorId ? DM_NOTE : `The new secret went only to the key's owner, <@${k.ownerId}>, by DM (Reveal button, 15 minutes); you do not get it.`;
   return {
-    text: `Rotated key ${k.id} (${k.name}). ${grace} ${DM_NOTE.replace(/\*/g, '')}`,
-    blocks: [section(`:arrows_counterclockwise: Rotated key \`${k.id}\` *${esc(k.name)}* in *${k.projectName}*`), section(grace), section(DM_NOTE)],
+    text: `Rotated key ${k.id} (${k.name}). ${grace} ${sent.replace(/\*/g, '')}`,
+    blocks: [section(`:arrows_counterclockwise: Rotated key \`${k.id}\` *${esc(k.name)}* in *${k.projectName}*`), section(grace), section(sent)],
   };
 }
 
@@ -112,10 +114,13 @@ export const alreadyHandled = (keyId: string | undefined, what: string) =>
   note(`This request was already handled${keyId ? ` (${what} \`${keyId}\`)` : ''}: nothing was done twice.`);
 
 /** When the secret could not reach its owner, the key does not linger with a secret nobody holds. */
-export function deliveryFailed(keyId: string, outcome: 'revoked' | 'rotation_undone'): Message {
+export function deliveryFailed(keyId: string, outcome: 'revoked' | 'rotation_undone' | 'superseded', owner: { ownerId: string; viewerId: string | null } | null = null): Message {
   const undo =
     outcome === 'revoked'
-      ? `so key \`${keyId}\` was revoked to keep it safe. Nothing else changed; run the command again once your DMs with keyward work.`
-      : `so the rotation of \`${keyId}\` was undone: its previous secret still works. Try \`/keys rotate ${keyId}\` again later.`;
-  return note(`:warning: I could not deliver the new secret to your DM with keyward, ${undo}`);
+      ? `so key \`${keyId}\` was revoked to keep it safe. Nothing else changed; run the command again once DMs with keyward work.`
+      : outcome === 'rotation_undone'
+        ? `so the rotation of \`${keyId}\` was undone: its previous secret still works. Try \`/keys rotate ${keyId}\` again later.`
+        : `and \`${keyId}\` was rotated again or revoked meanwhile, so nothing was undone. \`/keys show ${keyId}\` shows its state.`;
+  const where = owner && owner.ownerId !== owner.viewerId ? `<@${owner.ownerId}>'s DM with keyward` : 'your DM with keyward';
+  return note(`:warning: I could not deliver the new secret to ${where}, ${undo}`);
 }

@@ -63,7 +63,7 @@ export function reviewMessage(d: ReviewDm): Message {
     header(`Access review: ${d.projectName}`),
     context(closed
       ? `Closed by ${who(d.campaign.closedBy ?? '?')} ${slackDate(d.campaign.closedAt)}.`
-      : `Keep or revoke each membership and key · ${open.length} of ${d.items.length} open · ${due}. Revoke acts at once; any Revoke wins.`),
+      : `Keep or revoke each membership and key · ${open.length} of ${d.items.length} open · ${due}. Revoke acts at once (a member's keys in the project go with them); any Revoke wins.`),
   ];
   if (!closed) {
     let size = 0;
@@ -171,6 +171,10 @@ export function revokeStepUpModal(i: ReviewItem): ModalView {
     title: plain('Revoke access', 24),
     submit: plain('Revoke', 24),
     close: plain('Cancel', 24),
-    blocks: [section(`Revoke in *${i.projectName}*: ${itemLine(i)}`), totpInput()],
+    blocks: [
+      section(`Revoke in *${i.projectName}*: ${itemLine(i)}`),
+      ...(i.kind === 'membership' ? [context('Removing the member also revokes the active keys they own in this project.')] : []),
+      totpInput(),
+    ],
   };
 }
