@@ -103,6 +103,8 @@ const NO_SPEND = { ledgers: [] };
 export class UsageWriter {
   private queue: UsageRecord[] = [];
   private running: Promise<void> | null = null;
+  /** Events taken by the flush that is running (still waiting to be written, as far as the bound goes). */
+  private inFlight = 0;
   /** Since when flushes have been failing (null = the last one succeeded). */
   private failingSince: number | null = null;
   /** Events the database refused on their own (see quarantine). */
@@ -144,13 +146,13 @@ export class UsageWriter {
   }
 
   get depth() {
-    return this.queue.length;
+    return this.queue.length + this.inFlight;
   }
 
   /** Null when healthy, else why this process should not take traffic (for /readyz). */
   health(): string | null {
     const max = this.options.maxQueue;
-    if (max && this.queue.length > max * HIGH_WATER) return `usage backlog: ${this.queue.length} events waiting to be written`;
+    if (max && this.depth > max * HIGH_WATER) return `usage backlog: ${this.depth} events waiting to be written`;
     if (this.failingSince !== null && this.nowMs() - this.failingSince >= FAILING_MS) {
       return `usage flush failing for ${Math.round((this.nowMs() - this.failingSince) / 1000)} s`;
     }
@@ -161,7 +163,10 @@ export class UsageWriter {
   async flush(): Promise<void> {
     while (this.running) await this.running;
     if (this.queue.length === 0 && !this.hasSpend()) return;
-    this.running = this.write().finally(() => (this.running = null));
+    this.running = this.write().finally(() => {
+      this.running = null;
+      this.inFlight = 0;
+    });
     return this.running;
   }
 
@@ -172,45 +177,53 @@ export class UsageWriter {
   private async write() {
     const batch = this.queue;
     this.queue = [];
+    this.inFlight = batch.length;
     const spend = this.budgets?.takeSpend() ?? { ledgers: [] };
+    let failure: unknown;
     try {
       await this.writeBatch(batch, spend);
       this.budgets?.commitSpend(spend);
       this.failingSince = null;
       return;
     } catch (error) {
+      failure = error;
       this.budgets?.abortSpend(spend);
       this.failingSince ??= this.nowMs();
-      if (batch.length === 0 || transient(error) || !(await this.databaseAnswers())) {
-        this.queue = batch.concat(this.queue);
-        this.logger.error({ err: error, events: batch.length }, 'usage flush failed; will retry');
-        throw error;
-      }
+      if (batch.length === 0 || transient(error) || !(await this.databaseAnswers())) return this.requeue([batch], error);
       this.logger.warn({ err: error, events: batch.length }, 'usage flush refused by the database; isolating the bad events');
     }
-    // One bad row must not hold back the others: write halves, down to single rows, which are quarantined.
-    const work: UsageRecord[][] = [batch];
+    // One bad row must not hold back the others. First the head row alone (or its cleaned copy):
+    // if even that is refused, the fault is not in the rows (a missing table…) and nothing is dropped.
+    const [first, ...rest] = batch;
+    try {
+      if (rest.length === 0) throw failure;
+      await this.writeBatch([first!], NO_SPEND);
+    } catch (refused) {
+      if (transient(refused)) return this.requeue([batch], refused);
+      let isolated: boolean;
+      try {
+        isolated = await this.quarantine(first!, refused, false);
+      } catch (again) {
+        return this.requeue([batch], again);
+      }
+      if (!isolated) return this.requeue([batch], refused);
+    }
+    // The database takes writes: halve refused parts down to single rows, which are quarantined.
+    const work: UsageRecord[][] = rest.length > 0 ? [rest] : [];
     while (work.length > 0) {
       const part = work.shift()!;
-      if (part.length > 1) {
-        const mid = part.length >> 1;
-        try {
-          if (part !== batch) {
-            await this.writeBatch(part, NO_SPEND);
-            continue;
-          }
-        } catch (error) {
-          if (transient(error) || !(await this.databaseAnswers())) return this.requeue([part, ...work], error);
-        }
-        work.unshift(part.slice(0, mid), part.slice(mid));
-        continue;
-      }
       try {
         await this.writeBatch(part, NO_SPEND);
-      } catch (error) {
-        if (transient(error) || !(await this.databaseAnswers())) return this.requeue([part, ...work], error);
+        continue;
+      } catch (refused) {
+        if (transient(refused) || !(await this.databaseAnswers())) return this.requeue([part, ...work], refused);
+        if (part.length > 1) {
+          const mid = part.length >> 1;
+          work.unshift(part.slice(0, mid), part.slice(mid));
+          continue;
+        }
         try {
-          await this.quarantine(part[0]!, error);
+          await this.quarantine(part[0]!, refused, true);
         } catch (again) {
           return this.requeue([part, ...work], again);
         }
@@ -221,6 +234,7 @@ export class UsageWriter {
 
   private requeue(parts: UsageRecord[][], error: unknown): never {
     const rest = parts.flat();
+    this.inFlight = 0;
     this.queue = rest.concat(this.queue);
     this.logger.error({ err: error, events: rest.length }, 'usage flush failed; will retry');
     throw error;
@@ -238,8 +252,9 @@ export class UsageWriter {
   /**
    * An event the database refuses on its own: its cleaned copy (model "invalid", counts clamped) is
    * written so its cost still counts, and the original is kept as a dead letter for an operator.
+   * False (nothing done) when the copy is refused too and no write has shown the database takes any.
    */
-  private async quarantine(r: UsageRecord, error: unknown) {
+  private async quarantine(r: UsageRecord, error: unknown, writable: boolean): Promise<boolean> {
     const copy = cleaned(r);
     let replaced = false;
     try {
@@ -247,6 +262,7 @@ export class UsageWriter {
       replaced = true;
     } catch (again) {
       if (transient(again)) throw again;
+      if (!writable) return false;
     }
     this.deadLetters += 1;
     const e = error as { code?: unknown; message?: unknown };
@@ -263,6 +279,7 @@ export class UsageWriter {
         replaced, error: reason, event, createdAt: new Date(this.nowMs()),
       },
     }).catch((failed: unknown) => this.logger.error({ err: failed, keyId: r.keyId }, 'could not store the quarantined usage event'));
+    return true;
   }
 
   /** The model name a rollup row is kept under: unknown models are capped per org and day. */
