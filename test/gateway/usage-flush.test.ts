@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { UsageRecord } from '../../src/services/usage.js';
+import { UsageWriter, type UsageRecord } from '../../src/services/usage.js';
 import { usingPostgres, type TestDatabase } from '../helpers/db.js';
 import {
-  gatewaySuite, messageBody, MODEL, raw, until, wait, type GatewayServer, type MockUpstream, type World,
+  gatewaySuite, messageBody, MODEL, quietLogger, raw, until, wait, type GatewayServer, type MockUpstream, type World,
 } from './helpers.js';
 
 const ZERO = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0 };
@@ -128,6 +128,39 @@ describe(`usage accounting cannot be poisoned (${usingPostgres() ? 'postgres' : 
     expect(await t.db.usageEvent.count({ where: { keyId: key.id } })).toBe(max);
     expect(gw.gateway.health()).toBeNull();
     expect((await raw(`${gw.url}/v1/messages`, { method: 'POST', key: key.secret, body: messageBody() })).status).toBe(200);
+  });
+});
+
+describe(`readiness follows the usage flush (${usingPostgres() ? 'postgres' : 'sqlite'})`, () => {
+  let t: TestDatabase;
+  let w: World;
+  gatewaySuite((s) => ({ t, w } = s));
+
+  it('a flush failing for 30 s makes the writer unhealthy; the next success makes it healthy again', async () => {
+    const key = await w.key('ready');
+    const row = await t.db.apiKey.findUniqueOrThrow({ where: { id: key.id } });
+    let now = Date.now();
+    const writer = new UsageWriter(t.db, 'Europe/Berlin', quietLogger(), null, { now: () => now, maxQueue: 1000 });
+    writer.push({
+      orgId: row.orgId, projectId: row.projectId, keyId: key.id, model: MODEL, status: 200, errorClass: null, stream: false,
+      usage: { ...ZERO, input: 1 }, costMicros: 3, latencyMs: 1, overheadUs: 1, at: new Date(), period: new Date().toISOString().slice(0, 7),
+    });
+    const restore = await breakUsageTable(t);
+    try {
+      await expect(writer.flush()).rejects.toThrow();
+      expect(writer.health()).toBeNull();
+      now += 29_000;
+      await expect(writer.flush()).rejects.toThrow();
+      expect(writer.health()).toBeNull();
+      now += 2_000;
+      expect(writer.health()).toMatch(/usage flush failing for 31 s/);
+    } finally {
+      await restore();
+    }
+    await writer.flush();
+    expect(writer.health()).toBeNull();
+    expect(writer.depth).toBe(0);
+    expect(await t.db.usageEvent.count({ where: { keyId: key.id } })).toBe(1);
   });
 });
 
