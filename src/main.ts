@@ -85,13 +85,19 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     slack = createSlackApp({ config, services, logger });
   }
 
+  // Not ready while the database does not answer or this gateway's usage accounting is behind.
   const ready = async () => {
-    await database.db.$queryRawUnsafe('SELECT 1');
-    return true;
+    try {
+      await database.db.$queryRawUnsafe('SELECT 1');
+    } catch {
+      return 'database unavailable';
+    }
+    return gateway?.health() ?? null;
   };
   const separateGateway = config.gateway.port !== undefined && config.gateway.port !== config.port;
-  const server = createHttpServer({ logger, ready, slack: slack?.requestListener, gateway: separateGateway ? undefined : (gateway ?? undefined) });
-  const gatewayServer = separateGateway && gateway ? createHttpServer({ logger, ready, gateway }) : null;
+  const timeouts = config.http;
+  const server = createHttpServer({ logger, ready, timeouts, slack: slack?.requestListener, gateway: separateGateway ? undefined : (gateway ?? undefined) });
+  const gatewayServer = separateGateway && gateway ? createHttpServer({ logger, ready, timeouts, gateway }) : null;
 
   // Signal handlers first: a SIGTERM during start-up still shuts down cleanly.
   let stopping = false;

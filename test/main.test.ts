@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startCommand } from '../scripts/start-command.mjs';
@@ -85,6 +86,24 @@ describe(`npm start (${usingPostgres() ? 'postgres' : 'sqlite'})`, () => {
     await expect(wrong.port).rejects.toThrow(/KEYWARD_ROLES/);
     expect(await wrong.exited).toBe(78);
   }, 60_000);
+
+  it('answers the HEAD / probe, and cuts a client that never finishes its headers after HTTP_HEADERS_TIMEOUT_MS', async () => {
+    const env: Record<string, string> = { DATA_DIR: dataDir, HTTP_HEADERS_TIMEOUT_MS: '500', HTTP_REQUEST_TIMEOUT_MS: '1000', GATEWAY_BODY_TIMEOUT_MS: '800' };
+    if (database) env.DATABASE_URL = database.url;
+    const server = startServer(env);
+    const port = await server.port;
+    const head = await fetch(`http://127.0.0.1:${port}/`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.resume(); // read what the server sends, so its close is seen
+    const started = Date.now();
+    socket.write('POST /slack/events HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    await new Promise((r) => socket.on('close', r));
+    expect(Date.now() - started).toBeLessThan(3_000);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  }, 30_000);
 
   it('refuses a bad variable with one clear message naming it', async () => {
     const server = startServer({ DATA_DIR: dataDir, PORT: 'not-a-port' });

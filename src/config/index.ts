@@ -70,6 +70,16 @@ const schema = z.object({
   USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   KEYWARD_PRICES_FILE: optionalText,
   KEYWARD_RESERVE_FETCH_TOKENS: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
+  GATEWAY_BODY_MEMORY_MB: z.coerce.number().int().min(32).max(65_536).default(96),
+  GATEWAY_BODY_MEMORY_PER_KEY_MB: z.coerce.number().int().min(1).max(65_536).default(32),
+  GATEWAY_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  GATEWAY_KEY_DEFAULT_RPM: z.coerce.number().int().min(1).max(1_000_000).default(1_200),
+  USAGE_QUEUE_MAX: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
+  METRICS_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
+  // HTTP server: slow clients must not hold sockets (slowloris); responses (long streams) are not cut.
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(65_000),
   // Governance (approvals, two-factor)
   KEYWARD_REQUIRE_2FA: z
     .string()
@@ -134,6 +144,24 @@ export interface Config {
     pricesFile: string;
     /** Input tokens reserved at least for a request that makes the upstream fetch its input (URL or file documents, web fetch…). */
     reserveFetchTokens: number;
+    /** Request bodies held in memory at once, all keys together / per key (bytes); beyond: 529. */
+    bodyMemoryBytes: number;
+    bodyMemoryPerKeyBytes: number;
+    /** A request body must arrive within this long (408); below the server's request timeout. */
+    bodyTimeoutMs: number;
+    /** Requests per minute per key on count_tokens, models and usage when the key has no rpm. */
+    keyDefaultRpm: number;
+    /** Usage events waiting for the database; when full, new messages are refused with 503. */
+    usageQueueMax: number;
+    /** When set, /metrics needs `Authorization: Bearer <token>`. */
+    metricsToken?: string;
+  };
+  http: {
+    /** Whole request head must arrive within this long. */
+    headersTimeoutMs: number;
+    /** Whole request (head and body) must arrive within this long; the response is not limited. */
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
   };
   /** Private address ranges alert webhooks may reach (KEYWARD_WEBHOOK_ALLOW_PRIVATE; none by default). */
   webhookAllowPrivate: AddressRange[];
@@ -185,6 +213,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { generat
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  const order: string[] = [];
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) order.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  // The gateway answers a slow body itself (Anthropic-shaped) before the server cuts the socket.
+  if (e.GATEWAY_BODY_TIMEOUT_MS >= e.HTTP_REQUEST_TIMEOUT_MS) order.push('GATEWAY_BODY_TIMEOUT_MS: must be below HTTP_REQUEST_TIMEOUT_MS');
+  if (e.GATEWAY_BODY_MEMORY_PER_KEY_MB > e.GATEWAY_BODY_MEMORY_MB) order.push('GATEWAY_BODY_MEMORY_PER_KEY_MB: must not exceed GATEWAY_BODY_MEMORY_MB');
+  if (order.length > 0) throw new ConfigError(order);
   const dataDir = path.resolve(e.DATA_DIR);
   let secret = e.KEYWARD_SECRET;
   let secretGenerated = false;
@@ -227,6 +261,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { generat
       usageRetentionDays: e.USAGE_RETENTION_DAYS,
       pricesFile: path.resolve(e.KEYWARD_PRICES_FILE ?? DEFAULT_PRICES_FILE),
       reserveFetchTokens: e.KEYWARD_RESERVE_FETCH_TOKENS,
+      bodyMemoryBytes: e.GATEWAY_BODY_MEMORY_MB * MB,
+      bodyMemoryPerKeyBytes: e.GATEWAY_BODY_MEMORY_PER_KEY_MB * MB,
+      bodyTimeoutMs: e.GATEWAY_BODY_TIMEOUT_MS,
+      keyDefaultRpm: e.GATEWAY_KEY_DEFAULT_RPM,
+      usageQueueMax: e.USAGE_QUEUE_MAX,
+      metricsToken: e.METRICS_TOKEN,
+    },
+    http: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
     webhookAllowPrivate: e.KEYWARD_WEBHOOK_ALLOW_PRIVATE,
     require2fa: e.KEYWARD_REQUIRE_2FA,
@@ -234,6 +279,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { generat
     jobs: { digestCron: e.KEYWARD_DIGEST_CRON, rotationDays: e.KEYWARD_ROTATION_DAYS },
   };
 }
+
+const MB = 1024 * 1024;
 
 /** Development convenience: one random secret kept in the data folder so hashes survive restarts. */
 function readOrCreateSecret(dataDir: string): string {

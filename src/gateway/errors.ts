@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { shouldRetryStatus } from '../domain/models.js';
 
 export type ApiErrorType =
   | 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'not_found_error'
@@ -10,7 +11,10 @@ const prefix = `req_kw${randomBytes(6).toString('base64url').replace(/[-_]/g, 'x
 let counter = 0;
 export const newRequestId = () => `${prefix}${(++counter).toString(36)}`;
 
-/** Anthropic's error shape; `request-id` header and body field agree. */
+/**
+ * Anthropic's error shape; `request-id` header and body field agree. `x-should-retry` tells the
+ * SDKs and Claude Code at once whether to retry (a revoked key must not be retried for minutes).
+ */
 export function sendError(
   res: ServerResponse,
   status: number,
@@ -28,6 +32,7 @@ export function sendError(
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     'request-id': requestId,
+    'x-should-retry': shouldRetryStatus(status) ? 'true' : 'false',
     ...headers,
   });
   res.end(body);

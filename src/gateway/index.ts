@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -5,6 +6,7 @@ import type { Config } from '../config/index.js';
 import type { Db, Provider } from '../db/client.js';
 import { hashSecret, looksLikeSecret, scopeAllows, scopesAllowing, type GatewayCapability } from '../domain/keys.js';
 import { spendLimitMessage } from '../domain/limits.js';
+import { isModelId, modelIdProblem } from '../domain/models.js';
 import { formatZoned, PeriodCache } from '../domain/periods.js';
 import { costMicros, estimateInputTokens, PriceTable, serverSideWork, worstCaseMicros } from '../domain/pricing.js';
 import { billableUsage, emptyUsage, type ErrorClass, type Reserved } from '../domain/usage.js';
@@ -12,7 +14,7 @@ import { BudgetLeases, type Ledger } from '../services/budget.js';
 import { GatewayInstances } from '../services/instances.js';
 import { loadEnforcedLimits } from '../services/limits.js';
 import { UsageWriter } from '../services/usage.js';
-import { readBody } from './body.js';
+import { BodyMemory, readBody } from './body.js';
 import { sendError } from './errors.js';
 import { KeyCache, type KeyState } from './key-cache.js';
 import { GatewayMetrics } from './metrics.js';
@@ -42,6 +44,8 @@ export interface Gateway {
   flush(): Promise<void>;
   /** Re-reads key changes and limits now (also polled). For tests and operators. */
   refresh(): Promise<void>;
+  /** Null when this gateway can take traffic; else why not (usage backlog, failing flush) for /readyz. */
+  health(): string | null;
   readonly instanceId: string;
   readonly internals: { budgets: BudgetLeases; writer: UsageWriter; instances: GatewayInstances; rates: RateLimiter };
 }
@@ -93,7 +97,11 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const rates = new RateLimiter();
   const instances = new GatewayInstances(db, log, () => new Date(nowMs()), (n) => rates.setProcesses(n));
   const budgets = new BudgetLeases(db, instances, log, nowMs);
-  const writer = new UsageWriter(db, tz, log, budgets);
+  const writer = new UsageWriter(db, tz, log, budgets, {
+    knownModel: (model) => prices.lookup(model).known, maxQueue: config.gateway.usageQueueMax, now: nowMs,
+  });
+  const bodies = new BodyMemory(config.gateway.bodyMemoryBytes, config.gateway.bodyMemoryPerKeyBytes);
+  const metricsToken = config.gateway.metricsToken ? createHash('sha256').update(config.gateway.metricsToken).digest() : null;
   const months = new PeriodCache('month', tz);
   let limits = new Map<string, LimitState>();
   const warnedModels = new Set<string>();
@@ -147,9 +155,36 @@ export function createGateway(opts: GatewayOptions): Gateway {
     };
   }
 
+  /** `Authorization: Bearer <METRICS_TOKEN>`, compared in constant time. */
+  function metricsAllowed(req: IncomingMessage): boolean {
+    if (!metricsToken) return true;
+    const auth = req.headers.authorization;
+    if (!auth || !/^bearer /i.test(auth)) return false;
+    return timingSafeEqual(createHash('sha256').update(auth.slice(7).trim()).digest(), metricsToken);
+  }
+
+  /** Per key on every route: the key's rpm when it has one, else a default for the non-messages routes. */
+  function auxRateLimit(res: ServerResponse, key: KeyState, now: number): boolean {
+    const b = key.rpm !== null
+      ? rates.bucket(key.ids.keyRequests, key.rpm, now)
+      : rates.bucket(`k:${key.keyId}:d`, config.gateway.keyDefaultRpm, now);
+    if (b && b.level < 1) {
+      reject(res, 429, 'rate_limit_error', 'rate_limit_requests',
+        `Number of requests has exceeded the per-minute rate limit of key ${key.keyId} (${b.limit} requests per minute).`,
+        key.scope, rateLimitHeaders('requests', b, b.waitFor(1), now));
+      return false;
+    }
+    if (b) b.level -= 1;
+    return true;
+  }
+
   async function serve(req: IncomingMessage, res: ServerResponse, path: string, t0: number) {
     if (path === '/metrics') {
-      const body = metrics.render({ usageQueueDepth: writer.depth, liveInstances: instances.live, keyCacheSize: keys.size });
+      if (!metricsAllowed(req)) return reject(res, 401, 'authentication_error', 'metrics_auth', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>.', '-');
+      const body = metrics.render({
+        usageQueueDepth: writer.depth, usageDeadLetters: writer.deadLetters, bodyBytesInFlight: bodies.bytes,
+        liveInstances: instances.live, keyCacheSize: keys.size,
+      });
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(body) });
       res.end(body);
       return;
@@ -160,6 +195,13 @@ export function createGateway(opts: GatewayOptions): Gateway {
       return reject(res, 405, 'invalid_request_error', 'method', `${path} takes ${route.method}, not ${req.method}.`, '-', { allow: route.method });
     }
     if (stopping) return reject(res, 503, 'api_error', 'shutting_down', 'This keyward gateway is shutting down; retry the request.', '-');
+    if (route.cap === 'models' && path.length > 11 && !isModelId(path.slice(11))) {
+      return reject(res, 404, 'not_found_error', 'invalid_model', 'model: not a model id (letters, digits and . _ : @ - only).', '-');
+    }
+    // Refused rather than served unaccounted: the usage queue is full while the database is behind.
+    if (route.cap === 'messages' && writer.depth >= config.gateway.usageQueueMax) {
+      return reject(res, 503, 'api_error', 'usage_backlog', 'keyward cannot record usage just now; retry shortly.', '-', { 'retry-after': '5' });
+    }
 
     // Authentication: everything from here on is in memory unless the key is new to this process.
     const secret = credential(req);
@@ -186,6 +228,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       if (route.cap === 'messages') record(key, 'unknown', 403, 'permission', now);
       return reject(res, 403, 'permission_error', 'permission', msg, key.scope);
     }
+    if (route.cap !== 'messages' && !auxRateLimit(res, key, now)) return;
     const authUs = (performance.now() - t0) * 1000;
 
     if (route.cap === 'usage') {
@@ -197,9 +240,19 @@ export function createGateway(opts: GatewayOptions): Gateway {
     let body: Buffer | null = null;
     let parsed: { model?: unknown; max_tokens?: unknown } | null = null;
     if (route.method === 'POST') {
-      const read = await readBody(req, BODY_LIMIT);
+      const memory = bodies.hold(key.keyId);
+      res.once('close', memory.release);
+      const read = await readBody(req, BODY_LIMIT, config.gateway.bodyTimeoutMs, memory);
       if (read === 'too_large') {
         return reject(res, 413, 'request_too_large', 'too_large', 'Request exceeds the maximum allowed number of bytes (32 MB).', key.scope, { connection: 'close' });
+      }
+      if (read === 'overloaded') {
+        return reject(res, 529, 'overloaded_error', 'body_memory', 'keyward is holding too many request bodies just now; retry shortly.', key.scope,
+          { connection: 'close', 'retry-after': '1' });
+      }
+      if (read === 'timeout') {
+        return reject(res, 408, 'timeout_error', 'body_timeout',
+          `The request body did not arrive within ${Math.round(config.gateway.bodyTimeoutMs / 1000)} s.`, key.scope, { connection: 'close' });
       }
       if (read === 'aborted') return;
       body = read;
@@ -211,6 +264,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
         return reject(res, 400, 'invalid_request_error', 'invalid_json', 'The request body is not valid JSON (an object was expected).', key.scope);
       }
+      const problem = modelIdProblem(parsed.model);
+      if (problem) return reject(res, 400, 'invalid_request_error', 'invalid_model', problem, key.scope);
     }
     const tBody = performance.now();
     if (route.cap !== 'messages') {
@@ -407,6 +462,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       log.info({ instance: instances.id }, 'gateway stopped');
     },
     flush: () => writer.flush(),
+    health: () => writer.health(),
     async refresh() {
       await keys.poll();
       await refreshLimits();

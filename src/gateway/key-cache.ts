@@ -40,6 +40,8 @@ export class KeyCache {
   private readonly hashesByKey = new Map<string, string[]>();
   private readonly negative = new Map<string, number>();
   private readonly loading = new Map<string, Promise<KeyState | null>>();
+  /** Negative answers are not trusted while a changed key's hashes are being looked up. */
+  private forgetting = 0;
   /** Bumped on every invalidation: a read that started before it is not cached. */
   private epoch = 0;
   private cursor = 0;
@@ -59,7 +61,7 @@ export class KeyCache {
   peek(hash: string): KeyState | null | undefined {
     const hit = this.byHash.get(hash);
     if (hit) return hit;
-    const until = this.negative.get(hash);
+    const until = this.forgetting === 0 ? this.negative.get(hash) : undefined;
     if (until !== undefined) {
       if (until > this.nowMs()) return null;
       this.negative.delete(hash);
@@ -106,7 +108,8 @@ export class KeyCache {
       if (list) list.push(hash);
       else this.hashesByKey.set(state.keyId, [hash]);
     } else {
-      if (this.negative.size >= MAX_NEGATIVE) this.negative.clear();
+      // Bounded: the oldest entry goes (a flood of garbage keys cannot clear the others at once).
+      if (this.negative.size >= MAX_NEGATIVE) this.negative.delete(this.negative.keys().next().value!);
       this.negative.set(hash, this.nowMs() + NEGATIVE_TTL_MS);
     }
     return state;
@@ -116,8 +119,26 @@ export class KeyCache {
     this.epoch += 1;
     for (const h of this.hashesByKey.get(keyId) ?? []) this.byHash.delete(h);
     this.hashesByKey.delete(keyId);
-    // A new or restored secret may have been looked up before it existed.
-    this.negative.clear();
+    if (this.negative.size > 0) void this.forgetNegatives(keyId);
+  }
+
+  /**
+   * A new or rotated secret may have been looked up before it existed: forget the negative answers
+   * for this key's hashes only, so garbage keys stay cached across unrelated key changes. Until the
+   * read returns, negative answers are not used at all (misses go to the database, coalesced).
+   */
+  private async forgetNegatives(keyId: string) {
+    this.forgetting += 1;
+    try {
+      const row = await this.db.apiKey.findUnique({ where: { id: keyId }, select: { secretHash: true, prevSecretHash: true } });
+      if (row?.secretHash) this.negative.delete(row.secretHash);
+      if (row?.prevSecretHash) this.negative.delete(row.prevSecretHash);
+    } catch (error) {
+      this.logger.warn({ err: error, keyId }, 'key lookup after a change failed; forgetting all unknown keys');
+      this.negative.clear();
+    } finally {
+      this.forgetting -= 1;
+    }
   }
 
   async start() {

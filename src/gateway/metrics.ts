@@ -38,7 +38,7 @@ export class GatewayMetrics {
     this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1);
   }
 
-  render(gauges: { usageQueueDepth: number; liveInstances: number; keyCacheSize: number }): string {
+  render(gauges: { usageQueueDepth: number; usageDeadLetters: number; bodyBytesInFlight: number; liveInstances: number; keyCacheSize: number }): string {
     const out: string[] = [
       '# HELP keyward_gateway_requests_total Requests answered by the gateway, by HTTP status and key scope.',
       '# TYPE keyward_gateway_requests_total counter',
@@ -58,6 +58,12 @@ export class GatewayMetrics {
       '# HELP keyward_gateway_usage_queue_depth Usage events waiting to be written.',
       '# TYPE keyward_gateway_usage_queue_depth gauge',
       `keyward_gateway_usage_queue_depth ${gauges.usageQueueDepth}`,
+      '# HELP keyward_gateway_usage_dead_letters_total Usage events the database refused on their own (quarantined; the rest was written).',
+      '# TYPE keyward_gateway_usage_dead_letters_total counter',
+      `keyward_gateway_usage_dead_letters_total ${gauges.usageDeadLetters}`,
+      '# HELP keyward_gateway_body_bytes_in_flight Request bytes buffered in memory now (capped by GATEWAY_BODY_MEMORY_MB).',
+      '# TYPE keyward_gateway_body_bytes_in_flight gauge',
+      `keyward_gateway_body_bytes_in_flight ${gauges.bodyBytesInFlight}`,
       '# HELP keyward_gateway_live_instances Gateway processes sharing the database (rate limits are split among them).',
       '# TYPE keyward_gateway_live_instances gauge',
       `keyward_gateway_live_instances ${gauges.liveInstances}`,

@@ -1,25 +1,43 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { shouldRetryStatus } from '../domain/models.js';
+import { newRequestId } from '../gateway/errors.js';
 
 export interface HttpRoutes {
   /** Gateway: returns true when it took the request (/v1/*, /metrics). */
   gateway?: { handle(req: IncomingMessage, res: ServerResponse): boolean };
   /** Bolt's HTTP receiver listener for /slack/*, when Slack runs in HTTP mode. */
   slack?: http.RequestListener | null;
-  /** Readiness: true when the database answers. */
-  ready: () => Promise<boolean>;
+  /** Readiness: null when ready, else why not (database unavailable, usage backlog…). */
+  ready: () => Promise<string | null>;
   logger: Logger;
+  /** Slow-client limits (config.http); responses, such as long streams, are never cut by them. */
+  timeouts?: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
 }
+
+const DEFAULT_TIMEOUTS = { headersTimeoutMs: 30_000, requestTimeoutMs: 120_000, keepAliveTimeoutMs: 65_000 };
 
 function json(res: ServerResponse, status: number, body: unknown) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
+  if (status >= 400) {
+    headers['request-id'] = newRequestId();
+    headers['x-should-retry'] = shouldRetryStatus(status) ? 'true' : 'false';
+  }
+  res.writeHead(status, headers);
   res.end(text);
 }
 
 /** One server, one port: gateway, Slack receiver and health checks. */
 export function createHttpServer(routes: HttpRoutes): http.Server {
-  const server = http.createServer((req, res) => {
+  const t = routes.timeouts ?? DEFAULT_TIMEOUTS;
+  const server = http.createServer({
+    headersTimeout: t.headersTimeoutMs,
+    // Node's requestTimeout covers receiving the request (head and body), not sending the response.
+    requestTimeout: t.requestTimeoutMs,
+    // How often expired requests are looked for (Node's default, 30 s, would let a short timeout run long).
+    connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(t.headersTimeoutMs / 4))),
+  }, (req, res) => {
     try {
       const url = req.url ?? '/';
       if (routes.gateway?.handle(req, res)) return;
@@ -28,10 +46,16 @@ export function createHttpServer(routes: HttpRoutes): http.Server {
         return json(res, 503, { error: 'slack_not_configured', message: 'Slack credentials are not set; see README and manifest.yml.' });
       }
       const path = url.split('?')[0];
-      if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return json(res, 200, { status: 'ok' });
-      if (path === '/readyz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const read = req.method === 'GET' || req.method === 'HEAD';
+      // Claude Code probes the base URL before its first request: answer without auth or database.
+      if (path === '/' && read) {
+        res.writeHead(200, { 'content-length': 0 });
+        return void res.end();
+      }
+      if (path === '/healthz' && read) return json(res, 200, { status: 'ok' });
+      if (path === '/readyz' && read) {
         routes.ready().then(
-          (ok) => json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'database unavailable' }),
+          (problem) => json(res, problem ? 503 : 200, { status: problem ?? 'ready' }),
           () => json(res, 503, { status: 'database unavailable' }),
         );
         return;
@@ -43,9 +67,6 @@ export function createHttpServer(routes: HttpRoutes): http.Server {
       else res.destroy();
     }
   });
-  // Slow clients must not hold sockets forever; long streams are handled by the gateway's own timeouts.
-  server.headersTimeout = 60_000;
-  server.requestTimeout = 0;
-  server.keepAliveTimeout = 65_000;
+  server.keepAliveTimeout = t.keepAliveTimeoutMs;
   return server;
 }
