@@ -5,7 +5,7 @@
 import { who } from '../domain/approvals.js';
 import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import {
-  checkCode, groupSecret, lockedMessage, lockedUntil, startEnrollment, stepUpRequirement,
+  checkCode, groupSecret, lockedMessage, lockedUntil, reportLockout, startEnrollment, stepUpRequirement,
   ENROLL_FIRST_MESSAGE, type StepUp, type TotpRecord,
 } from '../domain/totp.js';
 import type { AuditInput } from './audit.js';
@@ -20,6 +20,12 @@ export interface TotpRepository {
   save(next: TotpRecord, expectedVersion: number | null): Promise<boolean>;
   /** Returns whether a row existed. */
   delete(orgId: string, userId: string): Promise<boolean>;
+  /** The enrollment QR file in Slack (kept apart from the record: code checks never touch it). */
+  setQrFile(orgId: string, userId: string, fileId: string): Promise<void>;
+  /** Clears and returns the QR file id; of two concurrent callers only one gets it. */
+  takeQrFile(orgId: string, userId: string): Promise<string | null>;
+  /** QR files of enrollments started before `before`. */
+  qrFilesBefore(before: Date): Promise<{ orgId: string; userId: string }[]>;
 }
 
 export class MemoryTotpRepository implements TotpRepository {
@@ -39,7 +45,28 @@ export class MemoryTotpRepository implements TotpRepository {
   }
 
   async delete(orgId: string, userId: string) {
+    this.files.delete(this.key(orgId, userId));
     return this.rows.delete(this.key(orgId, userId));
+  }
+
+  private readonly files = new Map<string, string>();
+
+  async setQrFile(orgId: string, userId: string, fileId: string) {
+    if (this.rows.has(this.key(orgId, userId))) this.files.set(this.key(orgId, userId), fileId);
+  }
+
+  async takeQrFile(orgId: string, userId: string) {
+    const k = this.key(orgId, userId);
+    const id = this.files.get(k) ?? null;
+    this.files.delete(k);
+    return id;
+  }
+
+  async qrFilesBefore(before: Date) {
+    return [...this.files.keys()]
+      .map((k) => this.rows.get(k)!)
+      .filter((r) => r.createdAt < before)
+      .map((r) => ({ orgId: r.orgId, userId: r.userId }));
   }
 }
 
@@ -63,6 +90,18 @@ export interface Enrollment {
   png: Buffer;
 }
 
+/** A lockout that repeats one before it (see reportLockout): someone may be guessing codes. */
+export interface RepeatedLockout {
+  orgId: string;
+  userId: string;
+  /** Lockouts in a row. */
+  lockouts: number;
+  until: Date;
+}
+
+/** How long an enrollment QR image may stay in Slack when the user neither verifies nor closes it. */
+export const QR_FILE_TTL_MS = 15 * 60_000;
+
 export type TwoFactorStatus = { status: 'none' | 'pending' | 'active'; lockedUntil: Date | null; stepUp: StepUp };
 
 /** Concurrent checks of one user's code race on the row version; a lost race re-reads and re-checks. */
@@ -76,7 +115,14 @@ export async function renderQrPng(text: string): Promise<Buffer> {
 }
 
 export class TotpService {
+  private readonly lockoutListeners: ((e: RepeatedLockout) => Promise<void>)[] = [];
+
   constructor(private readonly deps: TotpServiceDeps) {}
+
+  /** Called once per repeated lockout (by the process that recorded it); the Slack app tells org admins. */
+  onRepeatedLockout(listener: (e: RepeatedLockout) => Promise<void>) {
+    this.lockoutListeners.push(listener);
+  }
 
   private now() {
     return nowOf(this.deps);
@@ -136,10 +182,41 @@ export class TotpService {
       if (!(await this.deps.repo.save(result.record, record.version))) continue;
       if (result.ok) return result.record;
       await this.audit(actor, now, { action: 'totp.failed', targetId: userId, details: { purpose, reason: result.reason } });
-      if (result.lockedNow) await this.audit(actor, now, { action: 'totp.locked', targetId: userId, details: { until: result.record.lockedUntil } });
+      if (result.lockedNow) {
+        const { lockedUntil: until, lockouts } = result.record;
+        await this.audit(actor, now, { action: 'totp.locked', targetId: userId, details: { until, lockouts } });
+        if (reportLockout(lockouts)) await this.reportLockout({ orgId: actor.orgId, userId, lockouts, until: until! });
+      }
       throw result.lockedNow ? new DomainError('limit', result.message) : forbidden(result.message);
     }
     throw conflict('That code was being checked by another request. Wait for the next code and try again.');
+  }
+
+  private async reportLockout(e: RepeatedLockout) {
+    for (const listener of this.lockoutListeners) {
+      // The refusal stands whether or not the notice went out; listeners log their own failures.
+      await listener(e).catch(() => undefined);
+    }
+  }
+
+  /** Remembers the enrollment QR image uploaded to Slack, to delete it later. */
+  async attachQrFile(actor: Actor, fileId: string): Promise<void> {
+    await this.deps.repo.setQrFile(actor.orgId, TotpService.person(actor), fileId);
+  }
+
+  /** The QR image to delete now (verified, closed, disabled, reset, restarted), at most once. */
+  takeQrFile(orgId: string, userId: string): Promise<string | null> {
+    return this.deps.repo.takeQrFile(orgId, userId);
+  }
+
+  /** QR images of enrollments left unfinished for QR_FILE_TTL_MS, each claimed once. */
+  async takeAbandonedQrFiles(): Promise<{ orgId: string; userId: string; fileId: string }[]> {
+    const out = [];
+    for (const r of await this.deps.repo.qrFilesBefore(new Date(this.now().getTime() - QR_FILE_TTL_MS))) {
+      const fileId = await this.deps.repo.takeQrFile(r.orgId, r.userId);
+      if (fileId) out.push({ ...r, fileId });
+    }
+    return out;
   }
 
   /** `/keyward 2fa verify <code>`: completes a pending enrollment. */

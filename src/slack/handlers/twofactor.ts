@@ -10,7 +10,7 @@ import { WebClientNotifier } from '../../services/notifier.js';
 import type { SlackDeps } from '../context.js';
 import { clip, parseUser } from '../parse.js';
 import { note, type Message } from '../views/common.js';
-import { disabledMessage, enrolledMessage, enrollMessage, QR_FILENAME, QR_TITLE, resetNotice, statusMessage } from '../views/twofactor.js';
+import { disabledMessage, enrolledMessage, enrollMessage, lockoutNotice, QR_FILENAME, QR_TITLE, resetNotice, statusMessage } from '../views/twofactor.js';
 
 export const TWOFA_USAGE = '`/keyward 2fa enroll`, `/keyward 2fa verify <code>`, `/keyward 2fa disable <code>`, `/keyward 2fa status`, `/keyward 2fa reset @user [your code]` (org admins)';
 
@@ -44,4 +44,15 @@ export async function runTwoFactor(deps: SlackDeps, client: WebClient, actor: Ac
     default:
       throw invalid(`Unknown 2fa command "${clip(sub ?? '')}". Use ${TWOFA_USAGE}.`);
   }
+}
+
+/** Org admins get a DM on every repeated lockout (the service reports each one once). */
+export function reportRepeatedLockouts(deps: SlackDeps, client: WebClient) {
+  const notifier = new WebClientNotifier(client);
+  deps.services.totp.onRepeatedLockout(async (e) => {
+    for (const admin of await deps.admins.list(e.orgId)) {
+      await notifier.dm(admin, lockoutNotice(e)).catch((error) =>
+        deps.logger.warn({ err: (error as Error).message }, 'could not tell an org admin about a two-factor lockout'));
+    }
+  });
 }

@@ -51,6 +51,18 @@ export const enrolledMessage = (): Message => ({
 
 export const disabledMessage = (): Message => ({ text: 'Two-factor is off.', blocks: [section('Two-factor is off for you. Run `/keyward 2fa enroll` to turn it on again.')] });
 
+/** To each org admin when someone's two-factor locks again (repeated wrong codes: maybe guessing). */
+export function lockoutNotice(e: { userId: string; lockouts: number; until: Date }): Message {
+  const line = `${who(e.userId)}'s keyward two-factor locked for the ${ordinal(e.lockouts)} time in a row after repeated wrong codes; ` +
+    `it stays locked until ${slackDate(e.until)}. If they are not mistyping, someone may be guessing their codes with their Slack session.`;
+  return {
+    text: line,
+    blocks: [section(`:rotating_light: ${line}`), context('Each lockout in a row lasts twice as long (up to 24 h). A good code ends the series; `/keyward 2fa reset @user` starts over.')],
+  };
+}
+
+const ordinal = (n: number) => `${n}${n % 10 === 1 && n % 100 !== 11 ? 'st' : n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th'}`;
+
 /** Sent to a user whose enrollment an org admin reset. */
 export function resetNotice(adminId: string, required: boolean): Message {
   const line = `${who(adminId)} reset your keyward two-factor enrollment.` +
