@@ -247,8 +247,11 @@ export class TotpService {
     return 'verified';
   }
 
-  /** `/keyward 2fa disable <code>`: an active enrollment needs a code; a pending one is just dropped. */
-  async disable(actor: Actor, code: string | null | undefined): Promise<void> {
+  /**
+   * `/keyward 2fa disable <code>`: an active enrollment needs a code; a pending one is just dropped.
+   * Returns the enrollment QR file still in Slack, for the caller to delete.
+   */
+  async disable(actor: Actor, code: string | null | undefined): Promise<{ qrFileId: string | null }> {
     const userId = TotpService.person(actor);
     const record = await this.deps.repo.get(actor.orgId, userId);
     if (!record) throw notFound('Two-factor is not on for you.');
@@ -258,21 +261,25 @@ export class TotpService {
       if (!code?.trim()) throw invalid('Give a current code: `/keyward 2fa disable <code>`.');
       await this.check(actor, userId, code, 'disable');
     }
+    const qrFileId = await this.deps.repo.takeQrFile(actor.orgId, userId);
     await this.deps.repo.delete(actor.orgId, userId);
     await this.audit(actor, this.now(), { action: 'totp.disabled', targetId: userId, details: { was: record.status } });
+    return { qrFileId };
   }
 
   /**
    * An org admin clears another user's enrollment (lost phone). The admin steps up first when
    * enrolled. Self-reset is refused for Slack users: that would bypass `disable <code>`.
-   * The caller tells the user.
+   * The caller tells the user (and deletes the returned QR file, if any).
    */
-  async adminReset(actor: Actor, targetUserId: string, code?: string | null): Promise<void> {
+  async adminReset(actor: Actor, targetUserId: string, code?: string | null): Promise<{ qrFileId: string | null }> {
     if (!actor.orgAdmin) throw forbidden('Only org admins can reset someone else’s two-factor.');
     if (actor.userId === targetUserId) throw forbidden('Use `/keyward 2fa disable <code>` for your own two-factor.');
     await this.stepUp(actor, code, 'totp.reset');
+    const qrFileId = await this.deps.repo.takeQrFile(actor.orgId, targetUserId);
     const existed = await this.deps.repo.delete(actor.orgId, targetUserId);
     if (!existed) throw notFound(`${who(targetUserId)} has no two-factor enrollment.`);
     await this.audit(actor, this.now(), { action: 'totp.reset', targetId: targetUserId });
+    return { qrFileId };
   }
 }

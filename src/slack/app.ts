@@ -20,7 +20,7 @@ import { registerProjectCommand } from './handlers/project.js';
 import { registerReveal } from './handlers/reveal.js';
 import { registerApprovals } from './handlers/approvals.js';
 import { registerStepUp } from './stepup.js';
-import { reportRepeatedLockouts } from './handlers/twofactor.js';
+import { registerTwoFactor, reportRepeatedLockouts } from './handlers/twofactor.js';
 import { registerReviews } from './handlers/reviews.js';
 import { registerLimits } from './handlers/limits.js';
 import { configureJobRun } from './handlers/run.js';
@@ -126,6 +126,7 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   registerLimits(app, deps);
   registerUsage(app, deps);
   configureJobRun(deps, config);
+  registerTwoFactor(app, deps);
   reportRepeatedLockouts(deps, client);
   app.error(async (error) => {
     logger.error({ error: describeError(error) }, 'unhandled Slack error');

@@ -21,7 +21,7 @@ export function registerKeywardCommand(app: App, deps: SlackDeps) {
       else if (sub === 'run') message = await runJobCommand(deps, client, await actorFor(deps, client, command.team_id, command.user_id), rest);
       else if (sub === '2fa' || sub === 'review' || sub === 'audit') {
         const actor = await actorFor(deps, client, command.team_id, command.user_id);
-        if (sub === '2fa') message = await runTwoFactor(deps, client, actor, rest, command.user_name);
+        if (sub === '2fa') message = await runTwoFactor(deps, client, actor, rest, command.user_name, command.trigger_id);
         else if (sub === 'review') message = await runReview(deps, client, actor, rest);
         else message = await runAudit(deps, client, actor, rest);
       } else {
