@@ -8,6 +8,7 @@ import {
   checkCode, groupSecret, lockedMessage, lockedUntil, reportLockout, startEnrollment, stepUpRequirement,
   ENROLL_FIRST_MESSAGE, type StepUp, type TotpRecord,
 } from '../domain/totp.js';
+import { needsStepUp, StepUpRequired, type StepUpAction, type StepUpContext } from '../domain/stepup.js';
 import type { AuditInput } from './audit.js';
 import { nowOf, type Actor } from './context.js';
 
@@ -98,6 +99,22 @@ export interface RepeatedLockout {
   lockouts: number;
   until: Date;
 }
+
+/**
+ * Evidence that a Slack user entered a good code moments ago, for one request's service calls
+ * (a review revoke removes a member too). Only TotpService makes them; they live in memory only.
+ */
+export interface StepUpProof {
+  readonly orgId: string;
+  readonly userId: string;
+  readonly at: Date;
+}
+const minted = new WeakSet<StepUpProof>();
+/** A proof covers the request that checked the code, not a later one. */
+export const PROOF_TTL_MS = 60_000;
+
+/** What a sensitive service method takes: a proof from the adapter's code check, or the code itself. */
+export type StepUpEvidence = StepUpProof | string | null | undefined;
 
 /** How long an enrollment QR image may stay in Slack when the user neither verifies nor closes it. */
 export const QR_FILE_TTL_MS = 15 * 60_000;
@@ -245,6 +262,30 @@ export class TotpService {
     await this.check(actor, userId, code, purpose);
     await this.audit(actor, this.now(), { action: 'totp.step_up', targetId: userId, details: { purpose } });
     return 'verified';
+  }
+
+  /** Checks a code for a step-up (as stepUp) and returns a proof of it; null when no code was needed. */
+  async prove(actor: Actor, code: string | null | undefined, action: StepUpAction): Promise<StepUpProof | null> {
+    if ((await this.stepUp(actor, code, action)) === 'none') return null;
+    const proof: StepUpProof = Object.freeze({ orgId: actor.orgId, userId: actor.userId!, at: this.now() });
+    minted.add(proof);
+    return proof;
+  }
+
+  /**
+   * The step-up rule of the sensitive service methods (list: domain/stepup.ts). Passes when the
+   * action needs no code here, the user needs none (no 2FA, not required; the CLI), or `step` is a
+   * fresh proof or a good code. Without either it throws StepUpRequired and nothing happens.
+   */
+  async guard(actor: Actor, action: StepUpAction, context: StepUpContext, step: StepUpEvidence): Promise<StepUpProof | null> {
+    if (!needsStepUp(action, context) || !actor.userId) return null;
+    if (step && typeof step === 'object') {
+      const fresh = this.now().getTime() - step.at.getTime() <= PROOF_TTL_MS;
+      if (minted.has(step) && step.orgId === actor.orgId && step.userId === actor.userId && fresh) return step;
+      throw forbidden('That confirmation is no longer valid. Run the command again.');
+    }
+    if (!step?.trim() && (await this.requirement(actor)) === 'code') throw new StepUpRequired(action);
+    return this.prove(actor, step, action);
   }
 
   /**

@@ -2,15 +2,22 @@ import type { App } from '@slack/bolt';
 import { roleLabel, type Role } from '../../domain/roles.js';
 import { forbidden } from '../../domain/errors.js';
 import { actorFor, explain, reply, type SlackDeps } from '../context.js';
-import { parseProjectCommand } from '../parse.js';
-import { note, type Message } from '../views/common.js';
+import { clip, parseProjectCommand } from '../parse.js';
+import { esc, note, type Message } from '../views/common.js';
 import { projectHelp } from '../views/help.js';
 import { projectDetail, projectList } from '../views/projects.js';
-import { guardSensitive, sensitiveAction } from '../stepup.js';
+import { runSensitive, sensitiveAction, type GuardInput } from '../stepup.js';
 
-// Changing roles and archiving need a TOTP step-up (stepup.ts) from enrolled users.
-sensitiveAction('member.role', async ({ deps, actor }, a) => roleChanged(await deps.services.projects.setRole(actor, a.name!, a.userId!, a.role as Role)));
-sensitiveAction('project.archive', async ({ deps, actor }, a) => archived(await deps.services.projects.archive(actor, a.name!)));
+// What a confirmed code modal does (the services ask enrolled users for a code; domain/stepup.ts).
+sensitiveAction('member.add', async ({ deps, actor, proof }, a) => added(await deps.services.projects.addMember(actor, a.name!, a.userId!, a.role as Role, proof)));
+sensitiveAction('member.role', async ({ deps, actor, proof }, a) => roleChanged(await deps.services.projects.setRole(actor, a.name!, a.userId!, a.role as Role, proof)));
+sensitiveAction('member.remove', async ({ deps, actor, proof }, a) => removed(await deps.services.projects.removeMember(actor, a.name!, a.userId!, proof)));
+sensitiveAction('project.policy', async ({ deps, actor, proof }, a) => policySet(await deps.services.approvals.setPolicy(actor, a.name!, a.policy!, proof)));
+sensitiveAction('project.archive', async ({ deps, actor, proof }, a) => archived(await deps.services.projects.archive(actor, a.name!, proof)));
+
+const added = (r: { userId: string; role: Role; project: { name: string } }) => note(`Added <@${r.userId}> to *${r.project.name}* as ${roleLabel(r.role)}.`);
+const removed = (r: { userId: string; previous: Role; project: { name: string } }) => note(`Removed <@${r.userId}> (${roleLabel(r.previous)}) from *${r.project.name}*.`);
+const policySet = (r: { name: string; policy: string; previous: string }) => note(`Approval policy of *${r.name}* is now \`${r.policy}\` (was \`${r.previous}\`).`);
 
 const roleChanged = (r: { userId: string; role: Role; previous: Role; changed: boolean; project: { name: string } }) =>
   note(
@@ -24,13 +31,15 @@ const archived = (r: { project: { name: string }; revokedKeys: number }) =>
 export function registerProjectCommand(app: App, deps: SlackDeps) {
   app.command('/project', async ({ command, ack, respond, client }) => {
     await ack();
-    let message: Message;
+    let message: Message | null;
     try {
       const cmd = parseProjectCommand(command.text ?? '');
       if (cmd.kind === 'help') message = projectHelp();
       else {
         const actor = await actorFor(deps, client, command.team_id, command.user_id);
         const projects = deps.services.projects;
+        const confirm = (kind: GuardInput['kind'], args: Record<string, string>, title: string, text: string): GuardInput =>
+          ({ kind, args, title, text, triggerId: command.trigger_id, responseUrl: command.response_url });
         switch (cmd.kind) {
           case 'list':
             message = projectList(await projects.list(actor), actor.orgAdmin);
@@ -45,37 +54,33 @@ export function registerProjectCommand(app: App, deps: SlackDeps) {
             );
             break;
           }
+          // The services refuse first (permissions, state), then ask enrolled users for a code.
           case 'add': {
-            const r = await projects.addMember(actor, cmd.name, cmd.userId, cmd.role);
-            message = note(`Added <@${r.userId}> to *${r.project.name}* as ${roleLabel(r.role)}.`);
+            const a = { name: cmd.name, userId: cmd.userId, role: cmd.role };
+            const g = confirm('member.add', a, 'Add an Admin', `Make <@${cmd.userId}> an Admin of *${esc(clip(cmd.name))}*?`);
+            message = await runSensitive(client, g, async () => added(await projects.addMember(actor, cmd.name, cmd.userId, cmd.role)));
             break;
           }
           case 'role': {
-            // Refuse before asking for a code.
-            const { project } = await projects.require(actor, cmd.name, 'member.manage');
-            const text = `Make <@${cmd.userId}> ${roleLabel(cmd.role)} of *${project.name}*?`;
-            const g = { kind: 'member.role', args: { name: cmd.name, userId: cmd.userId, role: cmd.role }, title: 'Change role', text, triggerId: command.trigger_id, responseUrl: command.response_url };
-            if (await guardSensitive(deps, client, actor, g)) return;
-            message = roleChanged(await projects.setRole(actor, cmd.name, cmd.userId, cmd.role));
+            const a = { name: cmd.name, userId: cmd.userId, role: cmd.role };
+            const g = confirm('member.role', a, 'Change role', `Make <@${cmd.userId}> ${roleLabel(cmd.role)} of *${esc(clip(cmd.name))}*?`);
+            message = await runSensitive(client, g, async () => roleChanged(await projects.setRole(actor, cmd.name, cmd.userId, cmd.role)));
             break;
           }
           case 'policy': {
-            const r = await deps.services.approvals.setPolicy(actor, cmd.name, cmd.policy);
-            message = note(`Approval policy of *${r.name}* is now \`${r.policy}\` (was \`${r.previous}\`).`);
+            const g = confirm('project.policy', { name: cmd.name, policy: cmd.policy }, 'Change approvals', `Set the approval policy of *${esc(clip(cmd.name))}* to \`${esc(clip(cmd.policy))}\`?`);
+            message = await runSensitive(client, g, async () => policySet(await deps.services.approvals.setPolicy(actor, cmd.name, cmd.policy)));
             break;
           }
           case 'remove': {
-            const r = await projects.removeMember(actor, cmd.name, cmd.userId);
-            message = note(`Removed <@${r.userId}> (${roleLabel(r.previous)}) from *${r.project.name}*.`);
+            const g = confirm('member.remove', { name: cmd.name, userId: cmd.userId }, 'Remove member', `Remove <@${cmd.userId}> from *${esc(clip(cmd.name))}*?`);
+            message = await runSensitive(client, g, async () => removed(await projects.removeMember(actor, cmd.name, cmd.userId)));
             break;
           }
           case 'archive': {
             if (!actor.orgAdmin) throw forbidden('Only organisation admins can archive projects.');
-            const { project } = await projects.require(actor, cmd.name, 'project.archive', { allowArchived: true });
-            const text = `Archive *${project.name}*? Its active keys are revoked at once.`;
-            const g = { kind: 'project.archive', args: { name: cmd.name }, title: 'Archive project', text, triggerId: command.trigger_id, responseUrl: command.response_url };
-            if (await guardSensitive(deps, client, actor, g)) return;
-            message = archived(await projects.archive(actor, cmd.name));
+            const g = confirm('project.archive', { name: cmd.name }, 'Archive project', `Archive *${esc(clip(cmd.name))}*? Its active keys are revoked at once.`);
+            message = await runSensitive(client, g, async () => archived(await projects.archive(actor, cmd.name)));
             break;
           }
           case 'channel': {
@@ -88,6 +93,6 @@ export function registerProjectCommand(app: App, deps: SlackDeps) {
     } catch (error) {
       message = explain(error, deps.logger, '/project');
     }
-    await reply(respond, message, deps.logger);
+    if (message) await reply(respond, message, deps.logger);
   });
 }
