@@ -149,7 +149,8 @@ export class ReviewService {
       await this.revokeAccess(actor, item, await this.totp.guard(actor, 'review.revoke', {}, opts.step));
     }
     // Keep only lands on an undecided item; Revoke on anything not yet revoked (any Revoke wins).
-    const where = decision === 'keep' ? { id: item.id, decision: null } : { id: item.id, NOT: { decision: 'revoke' } };
+    // (`NOT: { decision: 'revoke' }` alone would skip undecided rows: SQL's NOT (NULL = x) is not true.)
+    const where = decision === 'keep' ? { id: item.id, decision: null } : { id: item.id, OR: [{ decision: null }, { decision: 'keep' }] };
     const r = await this.deps.db.reviewItem.updateMany({ where, data: { decision, decidedBy: reviewer.id, decidedAt: now, auto: false } });
     if (r.count === 0) {
       const fresh = toItem(await this.deps.db.reviewItem.findUniqueOrThrow({ where: { id: item.id } }));
