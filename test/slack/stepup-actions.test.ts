@@ -112,6 +112,31 @@ describe('every step-up action asks enrolled users for a code in Slack', () => {
     expect(STEP_UP_ACTIONS).toEqual(expect.arrayContaining(['member.add', 'member.remove', 'project.policy', 'key.create', 'review.close']));
   });
 
+  it('the /keys create modal: enrolled users get an optional code field; a prod key needs it, a dev key does not', async () => {
+    h.advance(31_000);
+    const view = await commandModal('/keys', 'create', U.admin);
+    const field = (view.blocks as Json[]).find((b) => b.block_id === 'totp');
+    expect(field).toMatchObject({ optional: true });
+    const form = (name: string, env: string, code?: string) => ({
+      name: { value: { type: 'plain_text_input', value: name } },
+      project: { value: { type: 'static_select', selected_option: { value: PROJECT } } },
+      env: { value: { type: 'static_select', selected_option: { value: env } } },
+      // An empty optional field still comes back in the state, with a null value.
+      totp: { value: { type: 'plain_text_input', value: code ?? null } },
+    });
+    const count = (name: string) => h.t.db.apiKey.count({ where: { name } });
+    const none = await h.interact(viewSubmission(U.admin, view, 'VCREATE1', form('Modal Prod', 'prod')));
+    expect(JSON.parse(none.text)).toMatchObject({ response_action: 'errors', errors: { totp: expect.stringContaining('code') } });
+    const wrong = await h.interact(viewSubmission(U.admin, view, 'VCREATE2', form('Modal Prod', 'prod', wrongOf(await codeOf(U.admin)))));
+    expect(JSON.parse(wrong.text)).toMatchObject({ response_action: 'errors', errors: { totp: expect.stringContaining('wrong') } });
+    await h.idle();
+    expect(await count('Modal Prod')).toBe(0);
+    await h.interact(viewSubmission(U.admin, view, 'VCREATE3', form('Modal Prod', 'prod', await codeOf(U.admin))));
+    await expect.poll(() => count('Modal Prod')).toBe(1);
+    await h.interact(viewSubmission(U.admin, view, 'VCREATE4', form('Modal Dev', 'dev')));
+    await expect.poll(() => count('Modal Dev')).toBe(1);
+  });
+
   for (const action of STEP_UP_ACTIONS) {
     it(`${action}: a code is asked; a wrong one changes nothing; a right one acts`, async () => {
       const s = scenarios[action];

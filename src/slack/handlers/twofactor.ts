@@ -15,7 +15,7 @@ import { clip, parseUser } from '../parse.js';
 import { note, type Message } from '../views/common.js';
 import { infoModal } from '../views/secrets.js';
 import {
-  disabledMessage, enrolledMessage, enrollModal, lockoutNotice, totpFromState, ENROLL_CALLBACK, QR_FILENAME, QR_TITLE, TOTP_BLOCK,
+  disabledMessage, enrolledMessage, enrolledText, enrollModal, lockoutNotice, totpFromState, ENROLL_CALLBACK, QR_FILENAME, QR_TITLE, TOTP_BLOCK,
   resetNotice, statusMessage,
 } from '../views/twofactor.js';
 
@@ -105,7 +105,7 @@ export function registerTwoFactor(app: App, deps: SlackDeps) {
       if (actor) await dropQrFile(deps, notifier, actor.orgId, body.user.id);
       return;
     }
-    await ack({ response_action: 'update', view: infoModal('Two-factor is on', enrolledMessage().text) });
+    await ack({ response_action: 'update', view: infoModal('Two-factor is on', enrolledText()) });
     await dropQrFile(deps, notifier, actor.orgId, body.user.id);
   });
 

@@ -1,5 +1,6 @@
 /** Two-factor messages and the step-up input shared by sensitive-action modals. Pure. */
 import { who } from '../../domain/approvals.js';
+import { stepUpSummary } from '../../domain/stepup.js';
 import type { TwoFactorStatus } from '../../services/totp.js';
 import { context, plain, section, slackDate, type Block, type Message, type ModalView } from './common.js';
 
@@ -52,10 +53,8 @@ export function enrollModal(manualSecret: string, uri: string, qrFileId: string 
   };
 }
 
-export const enrolledMessage = (): Message => ({
-  text: 'Two-factor is on.',
-  blocks: [section(':white_check_mark: Two-factor is on. keyward asks for a code before sensitive actions (revoking prod keys, approving requests, changing limits or roles, archiving projects).')],
-});
+export const enrolledText = () => `:white_check_mark: Two-factor is on. keyward asks for a code before sensitive actions: ${stepUpSummary()}.`;
+export const enrolledMessage = (): Message => ({ text: 'Two-factor is on.', blocks: [section(enrolledText())] });
 
 export const disabledMessage = (): Message => ({ text: 'Two-factor is off.', blocks: [section('Two-factor is off for you. Run `/keyward 2fa enroll` to turn it on again.')] });
 
