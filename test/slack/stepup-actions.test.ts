@@ -105,7 +105,10 @@ describe('every step-up action asks enrolled users for a code in Slack', () => {
     ids.item = (await h.t.db.reviewItem.findFirstOrThrow({ where: { kind: 'membership', subjectId: 'UREVIEWED' } })).id;
     for (const u of [U.org, U.admin, U.viewer]) await enroll(u);
   });
-  afterAll(async () => h?.close());
+  afterAll(async () => {
+    await h?.idle(500); // let the last modal's work (deliveries, DM updates) finish before the database goes
+    await h?.close();
+  });
 
   it('the list covers what the README promises', () => {
     expect(STEP_UP_ACTIONS).toEqual(Object.keys(scenarios));
