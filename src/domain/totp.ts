@@ -1,6 +1,6 @@
 /**
  * TOTP two-factor rules (RFC 6238 through otplib): enrollment state, ±1 step window, replay
- * rejection, lockout. Near-pure: the clock and the server secret come in as arguments; the record
+ * rejection, a lockout that doubles while the guessing goes on. Near-pure: the clock and the server secret come in as arguments; the record
  * goes out updated and the caller persists it (also after a failure, so the counter survives).
  */
 import { generateSecret, generateURI, verify } from 'otplib';
@@ -12,7 +12,11 @@ export const TOTP_PERIOD_S = 30;
 /** ±1 time step: a phone clock 30 s off still works; older codes do not. */
 export const TOTP_TOLERANCE_S = TOTP_PERIOD_S;
 export const MAX_FAILURES = 5;
+/** The first lockout; each further one in a row doubles, up to MAX_LOCKOUT_MS. */
 export const LOCKOUT_MS = 15 * 60_000;
+export const MAX_LOCKOUT_MS = 24 * 3_600_000;
+/** From this many lockouts in a row on, every lockout is reported to the org admins. */
+export const REPORT_LOCKOUTS_FROM = 2;
 
 export type TotpStatus = 'pending' | 'active';
 
@@ -28,6 +32,8 @@ export interface TotpRecord {
   /** Consecutive wrong codes since the last success or lockout. */
   failedAttempts: number;
   lockedUntil: Date | null;
+  /** Lockouts in a row since the last accepted code: each lasts twice as long as the one before. */
+  lockouts: number;
   createdAt: Date;
   activatedAt: Date | null;
   updatedAt: Date;
@@ -62,10 +68,31 @@ export function lockedUntil(record: TotpRecord | null, now: Date): Date | null {
   return record?.lockedUntil && record.lockedUntil.getTime() > now.getTime() ? record.lockedUntil : null;
 }
 
+/** How long the `n`-th lockout in a row lasts (n ≥ 1): 15 min, 30, 60 … capped at 24 h. */
+export function lockoutMs(n: number): number {
+  return Math.min(MAX_LOCKOUT_MS, LOCKOUT_MS * 2 ** Math.min(Math.max(n, 1) - 1, 20));
+}
+
+/** Whether the `n`-th lockout in a row is told to the org admins (repeated guessing, not one slip). */
+export const reportLockout = (n: number) => n >= REPORT_LOCKOUTS_FROM;
+
+/** "15 minutes", "2 hours", "24 hours". */
+export function lockoutLabel(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes % 60 !== 0) return `${minutes} minutes`;
+  const hours = minutes / 60;
+  return `${hours} hour${hours === 1 ? '' : 's'}`;
+}
+
 const minutesLeft = (until: Date, now: Date) => Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 60_000));
 
-export const lockedMessage = (until: Date, now: Date) =>
-  `Too many wrong codes: two-factor actions are locked for ${minutesLeft(until, now)} more minute${minutesLeft(until, now) === 1 ? '' : 's'}.`;
+function timeLeft(until: Date, now: Date): string {
+  const minutes = minutesLeft(until, now);
+  if (minutes <= 90) return `${minutes} more minute${minutes === 1 ? '' : 's'}`;
+  return `${Math.ceil(minutes / 60)} more hours`;
+}
+
+export const lockedMessage = (until: Date, now: Date) => `Too many wrong codes: two-factor actions are locked for ${timeLeft(until, now)}.`;
 
 export interface NewEnrollment {
   record: TotpRecord;
@@ -92,6 +119,7 @@ export function startEnrollment(
     lastTimeStep: null,
     failedAttempts: previous?.failedAttempts ?? 0,
     lockedUntil: previous?.lockedUntil ?? null,
+    lockouts: previous?.lockouts ?? 0,
     createdAt: now,
     activatedAt: null,
     updatedAt: now,
@@ -107,7 +135,7 @@ export type CheckResult =
 
 /**
  * Checks a code against the record at `now`. Success records the time step, clears failures and
- * activates a pending enrollment. A wrong or replayed code counts towards the lockout; a malformed
+ * lockouts and activates a pending enrollment. A wrong or replayed code counts towards the lockout; a malformed
  * one (a typo such as 5 digits) does not. While locked, no code is even tried.
  */
 export async function checkCode(serverSecret: string, record: TotpRecord, raw: string, now: Date): Promise<CheckResult> {
@@ -136,6 +164,7 @@ export async function checkCode(serverSecret: string, record: TotpRecord, raw: s
         lastTimeStep: result.timeStep,
         failedAttempts: 0,
         lockedUntil: null,
+        lockouts: 0,
       },
     };
   }
@@ -143,17 +172,18 @@ export async function checkCode(serverSecret: string, record: TotpRecord, raw: s
   const replayed = record.lastTimeStep !== null && (await verify(options)).valid;
   const failures = record.failedAttempts + 1;
   if (failures >= MAX_FAILURES) {
-    const lock = new Date(now.getTime() + LOCKOUT_MS);
+    const lockouts = record.lockouts + 1;
+    const lock = new Date(now.getTime() + lockoutMs(lockouts));
     return {
       ok: false,
       reason: replayed ? 'replayed' : 'wrong',
       lockedNow: true,
       message: `That code is ${replayed ? 'already used' : 'wrong'}. ${lockedMessage(lock, now)}`,
-      record: { ...base, failedAttempts: 0, lockedUntil: lock },
+      record: { ...base, failedAttempts: 0, lockedUntil: lock, lockouts },
     };
   }
   const left = MAX_FAILURES - failures;
-  const tail = `${left} attempt${left === 1 ? '' : 's'} left before two-factor actions lock for 15 minutes.`;
+  const tail = `${left} attempt${left === 1 ? '' : 's'} left before two-factor actions lock for ${lockoutLabel(lockoutMs(record.lockouts + 1))}.`;
   return {
     ok: false,
     reason: replayed ? 'replayed' : 'wrong',

@@ -67,7 +67,10 @@ export async function runExpiry(now: Date, deps: JobDeps): Promise<JobResult> {
   return { lines };
 }
 
-/** Expired one-time Reveal buttons are erased and replaced (src/slack/delivery.ts). */
+/**
+ * Expired one-time Reveal buttons are erased and replaced (src/slack/delivery.ts); two-factor QR
+ * images of enrollments nobody finished or closed are deleted from Slack.
+ */
 export async function runRevealExpiry(_now: Date, deps: JobDeps): Promise<JobResult> {
   if (!deps.slackClient) {
     logOf(deps).debug('reveal expiry skipped: no Slack bot token');
@@ -78,5 +81,10 @@ export async function runRevealExpiry(_now: Date, deps: JobDeps): Promise<JobRes
     return { lines: [`would erase ${n} expired pending secret${n === 1 ? '' : 's'}`] };
   }
   const n = await expireRevealButtons(deps.services, deps.slackClient);
-  return { lines: n ? [`erased ${n} expired pending secrets`] : [] };
+  let qr = 0;
+  for (const f of deps.notifier ? await deps.services.totp.takeAbandonedQrFiles() : []) {
+    await deps.notifier!.deleteFile(f.fileId);
+    qr++;
+  }
+  return { lines: [...(n ? [`erased ${n} expired pending secrets`] : []), ...(qr ? [`deleted ${qr} two-factor QR images of unfinished enrollments`] : [])] };
 }

@@ -18,7 +18,7 @@ import { nowOf, slackActor, systemActor, type Actor, type ServiceDeps } from './
 import { claimRequest, once, refuseRepeat } from './idempotency.js';
 import { describeKey, type CreateKeyInput, type KeyService } from './keys.js';
 import type { ProjectService } from './projects.js';
-import type { TotpService } from './totp.js';
+import type { StepUpEvidence, TotpService } from './totp.js';
 
 type Row = Awaited<ReturnType<Db['approvalRequest']['findFirstOrThrow']>>;
 
@@ -58,9 +58,10 @@ export class ApprovalService {
   }
 
   /** `/project policy <name> approval=none|prod|always`. */
-  async setPolicy(actor: Actor, projectName: string, raw: string): Promise<{ name: string; policy: ApprovalPolicy; previous: ApprovalPolicy }> {
+  async setPolicy(actor: Actor, projectName: string, raw: string, step?: StepUpEvidence): Promise<{ name: string; policy: ApprovalPolicy; previous: ApprovalPolicy }> {
     const policy = parsePolicy(raw);
     const { project } = await this.projects.require(actor, projectName, 'project.settings');
+    await this.totp.guard(actor, 'project.policy', {}, step);
     const now = this.now();
     await this.deps.db.$transaction(async (tx) => {
       await tx.project.update({ where: { id: project.id }, data: { approvalPolicy: policy } });
@@ -74,15 +75,17 @@ export class ApprovalService {
 
   /**
    * The entry point for people creating keys: creates the key when the policy allows, else records
-   * a request. `orgAdmins` are the fallback approvers when the project has no other Admin.
+   * a request. `orgAdmins` are the fallback approvers when the project has no other Admin. Creating a
+   * prod key without approval takes a step-up (`step`) from users with 2FA.
    */
-  async createOrRequest(actor: Actor, input: CreateKeyInput & { reason?: string }, orgAdmins: readonly string[]): Promise<CreateOrRequest> {
+  async createOrRequest(actor: Actor, input: CreateKeyInput & { reason?: string }, orgAdmins: readonly string[], step?: StepUpEvidence): Promise<CreateOrRequest> {
     const { project, subject } = await this.projects.require(actor, input.project, 'key.create');
     const environment = input.environment ?? 'dev';
     const scope = input.scope ?? 'inference';
     const policy = project.approvalPolicy as ApprovalPolicy;
     if (!actor.userId || !needsApproval(policy, { environment, scope }, subject)) {
       const { reason: _r, ...keyInput } = input;
+      await this.totp.guard(actor, 'key.create', { environment }, step);
       return { kind: 'created', created: await this.keys.create(actor, keyInput) };
     }
     await refuseRepeat(this.deps.db, input.requestId);
@@ -194,13 +197,13 @@ export class ApprovalService {
   async approve(
     actor: Actor,
     id: string,
-    /** `stepUpDone`: the adapter ran `totp.stepUp` for this actor just before (its modal's code field). */
-    opts: { note?: string | null; code?: string | null; stepUpDone?: boolean } = {},
+    /** `step`: the proof of the adapter's code check (its modal's code field), or the code. */
+    opts: { note?: string | null; step?: StepUpEvidence } = {},
   ): Promise<Approved> {
     const r = await this.get(id, actor.orgId);
     const t = approve(r, await this.decider(actor, r), this.now(), opts.note);
     if (!t.ok) return this.refuse(t);
-    if (!opts.stepUpDone) await this.totp.stepUp(actor, opts.code, 'approval.approve');
+    await this.totp.guard(actor, 'approval.approve', {}, opts.step);
     const requester = slackActor(actor.orgId, r.requesterId, false);
     const decided = t.request;
     let lost = false;

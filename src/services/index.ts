@@ -26,9 +26,9 @@ export interface Services {
 }
 
 export function createServices(deps: ServiceDeps): Services {
-  const projects = new ProjectService(deps);
-  const keys = new KeyService(deps, projects);
   const totp = createTotpService(deps);
+  const projects = new ProjectService(deps, totp);
+  const keys = new KeyService(deps, projects);
   const limits = new LimitService(deps, projects);
   return {
     deps,

@@ -12,7 +12,8 @@ export interface Posted {
 }
 
 export interface UploadInput {
-  channel: string;
+  /** Where the file is shared; without one it stays private to the bot (e.g. shown in a modal only). */
+  channel?: string;
   filename: string;
   title: string;
   content: Buffer | string;
@@ -26,6 +27,8 @@ export interface SlackNotifier {
   update(channel: string, ts: string, message: Message): Promise<void>;
   /** files.getUploadURLExternal → POST the bytes → files.completeUploadExternal (shared to `channel`). */
   upload(input: UploadInput): Promise<{ fileId: string }>;
+  /** files.delete; a file already gone counts as deleted. */
+  deleteFile(fileId: string): Promise<void>;
 }
 
 /** A Slack refusal or transport failure. `code` is Slack's error ("not_in_channel", "ratelimited"…). */
@@ -90,18 +93,26 @@ export class WebClientNotifier implements SlackNotifier {
     await this.call(() =>
       this.client.files.completeUploadExternal({
         files: [{ id: url.file_id!, title: input.title }],
-        channel_id: input.channel,
+        ...(input.channel ? { channel_id: input.channel } : {}),
         ...(input.comment ? { initial_comment: input.comment } : {}),
         ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
       } as Parameters<WebClient['files']['completeUploadExternal']>[0]),
     );
     return { fileId: url.file_id };
   }
+
+  async deleteFile(fileId: string): Promise<void> {
+    try {
+      await this.call(() => this.client.files.delete({ file: fileId }));
+    } catch (error) {
+      if ((error as NotifyError).code !== 'file_not_found' && (error as NotifyError).code !== 'file_deleted') throw error;
+    }
+  }
 }
 
 /** Records everything instead of sending: tests, and `/keyward run <job> --dry-run`. */
 export class RecordingNotifier implements SlackNotifier {
-  readonly sent: Array<{ kind: 'post' | 'dm' | 'update' | 'upload'; to: string; message?: Message; file?: { filename: string; title: string; bytes: number } }> = [];
+  readonly sent: Array<{ kind: 'post' | 'dm' | 'update' | 'upload' | 'delete'; to: string; message?: Message; file?: { filename: string; title: string; bytes: number } }> = [];
   /** Tests: make the next calls to a destination fail with a Slack code. */
   readonly failures = new Map<string, string[]>();
   private seq = 0;
@@ -127,9 +138,13 @@ export class RecordingNotifier implements SlackNotifier {
     this.sent.push({ kind: 'update', to: `${channel}/${ts}`, message });
   }
   async upload(input: UploadInput): Promise<{ fileId: string }> {
-    this.fail(input.channel);
+    this.fail(input.channel ?? '');
     const bytes = typeof input.content === 'string' ? Buffer.byteLength(input.content) : input.content.length;
-    this.sent.push({ kind: 'upload', to: input.channel, file: { filename: input.filename, title: input.title, bytes } });
+    this.sent.push({ kind: 'upload', to: input.channel ?? '', file: { filename: input.filename, title: input.title, bytes } });
     return { fileId: `F${++this.seq}` };
+  }
+  async deleteFile(fileId: string): Promise<void> {
+    this.fail(fileId);
+    this.sent.push({ kind: 'delete', to: fileId });
   }
 }

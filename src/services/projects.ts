@@ -6,11 +6,19 @@ import { can, roleLabel, type Action, type Role, type Subject } from '../domain/
 import { audit } from './audit.js';
 import { nowOf, systemActor, type Actor, type ServiceDeps } from './context.js';
 import { markKeyChanged } from './key-changes.js';
+import type { StepUpEvidence, TotpService } from './totp.js';
 
 export type ProjectRow = Awaited<ReturnType<Db['project']['findFirstOrThrow']>>;
 
+/**
+ * Adding an Admin, changing a role, removing a member and archiving take a step-up (`step`: a proof
+ * or a code) from users with 2FA; see domain/stepup.ts.
+ */
 export class ProjectService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly totp: TotpService,
+  ) {}
 
   private now() {
     return nowOf(this.deps);
@@ -106,7 +114,7 @@ export class ProjectService {
     return { project, subject, members, activeKeys };
   }
 
-  async addMember(actor: Actor, name: string, userId: string, role: Role) {
+  async addMember(actor: Actor, name: string, userId: string, role: Role, step?: StepUpEvidence) {
     const { project } = await this.require(actor, name, 'member.manage');
     const now = this.now();
     const { db } = this.deps;
@@ -117,6 +125,7 @@ export class ProjectService {
           `Use \`/project role ${project.name} <@${userId}> ${role}\` to change it.`,
       );
     }
+    await this.totp.guard(actor, 'member.add', { role }, step);
     try {
       await db.$transaction(async (tx) => {
         await tx.membership.create({ data: { projectId: project.id, userId, role, addedBy: actor.id, createdAt: now } });
@@ -131,7 +140,7 @@ export class ProjectService {
     return { project, userId, role };
   }
 
-  async setRole(actor: Actor, name: string, userId: string, role: Role) {
+  async setRole(actor: Actor, name: string, userId: string, role: Role, step?: StepUpEvidence) {
     const { project } = await this.require(actor, name, 'member.manage');
     const now = this.now();
     const { db } = this.deps;
@@ -140,6 +149,7 @@ export class ProjectService {
       throw notFound(`<@${userId}> is not a member of ${project.name}. Add them with \`/project add ${project.name} <@${userId}> ${role}\`.`);
     }
     if (existing.role === role) return { project, userId, role, changed: false, previous: role };
+    await this.totp.guard(actor, 'member.role', {}, step);
     await db.$transaction(async (tx) => {
       await lockProject(tx, project);
       await ensureAnotherAdmin(tx, project.id, userId, existing.role, role);
@@ -173,7 +183,7 @@ export class ProjectService {
    * another member who may own keys (Admin or Developer), in the same transaction: nobody keeps
    * working keys in a project they left.
    */
-  async removeMember(actor: Actor, name: string, userId: string, opts: { transferTo?: string | null } = {}) {
+  async removeMember(actor: Actor, name: string, userId: string, opts: { transferTo?: string | null; step?: StepUpEvidence } = {}) {
     const { project } = await this.require(actor, name, 'member.manage');
     const now = this.now();
     const { db } = this.deps;
@@ -181,6 +191,7 @@ export class ProjectService {
     const existing = await db.membership.findUnique({ where: { projectId_userId: { projectId: project.id, userId } } });
     if (!existing) throw notFound(`<@${userId}> is not a member of ${project.name}.`);
     if (transferTo === userId) throw invalid(`<@${userId}> is the one being removed: transfer their keys to another Admin or Developer of ${project.name}.`);
+    await this.totp.guard(actor, 'member.remove', {}, opts.step);
     const keys = await db.$transaction(async (tx) => {
       await lockProject(tx, project);
       await ensureAnotherAdmin(tx, project.id, userId, existing.role, null);
@@ -261,10 +272,11 @@ export class ProjectService {
   }
 
   /** Archiving revokes the project's active keys (as archiving an Anthropic workspace does). */
-  async archive(actor: Actor, name: string) {
+  async archive(actor: Actor, name: string, step?: StepUpEvidence) {
     if (!actor.orgAdmin) throw forbidden('Only organisation admins can archive projects.');
     const { project } = await this.require(actor, name, 'project.archive', { allowArchived: true });
     if (project.archivedAt) throw conflict(`Project "${project.name}" is already archived.`);
+    await this.totp.guard(actor, 'project.archive', {}, step);
     const now = this.now();
     const revoked = await this.deps.db.$transaction(async (tx) => {
       // Archive (and lock the project row) first: a key created concurrently either commits before

@@ -14,7 +14,7 @@ import { audit } from './audit.js';
 import { nowOf, systemActor, tzOf, type Actor, type ServiceDeps } from './context.js';
 import type { KeyService } from './keys.js';
 import { isUniqueViolation, type ProjectService } from './projects.js';
-import type { TotpService } from './totp.js';
+import type { StepUpEvidence, StepUpProof, TotpService } from './totp.js';
 
 type CampaignRow = Awaited<ReturnType<Db['reviewCampaign']['findFirstOrThrow']>>;
 type ItemRow = Awaited<ReturnType<Db['reviewItem']['findFirstOrThrow']>>;
@@ -137,20 +137,20 @@ export class ReviewService {
 
   /**
    * Keep or Revoke one item. Revoke acts at once (membership removed / key revoked) after a TOTP
-   * step-up when the reviewer is enrolled (`stepUpDone`: the adapter just checked the code).
+   * step-up when the reviewer is enrolled (`step`: the proof of the adapter's code check, or the code).
    */
-  async decide(actor: Actor, itemId: string, decision: ReviewDecision, opts: { code?: string | null; stepUpDone?: boolean } = {}): Promise<ReviewItem> {
+  async decide(actor: Actor, itemId: string, decision: ReviewDecision, opts: { step?: StepUpEvidence } = {}): Promise<ReviewItem> {
     const { item, campaign, reviewer } = await this.load(actor, itemId);
     const now = this.now();
     const t = decideItem(campaign, item, reviewer, decision, now);
     if (!t.ok) throw new DomainError(t.code, t.message);
     if (t.value === item) return item; // a second Keep changes nothing
     if (decision === 'revoke') {
-      if (!opts.stepUpDone) await this.totp.stepUp(actor, opts.code, 'review.revoke');
-      await this.revokeAccess(actor, item);
+      await this.revokeAccess(actor, item, await this.totp.guard(actor, 'review.revoke', {}, opts.step));
     }
     // Keep only lands on an undecided item; Revoke on anything not yet revoked (any Revoke wins).
-    const where = decision === 'keep' ? { id: item.id, decision: null } : { id: item.id, NOT: { decision: 'revoke' } };
+    // (`NOT: { decision: 'revoke' }` alone would skip undecided rows: SQL's NOT (NULL = x) is not true.)
+    const where = decision === 'keep' ? { id: item.id, decision: null } : { id: item.id, OR: [{ decision: null }, { decision: 'keep' }] };
     const r = await this.deps.db.reviewItem.updateMany({ where, data: { decision, decidedBy: reviewer.id, decidedAt: now, auto: false } });
     if (r.count === 0) {
       const fresh = toItem(await this.deps.db.reviewItem.findUniqueOrThrow({ where: { id: item.id } }));
@@ -165,10 +165,10 @@ export class ReviewService {
   }
 
   /** Removes the membership or revokes the key; access already gone counts as done. */
-  private async revokeAccess(actor: Actor, item: ReviewItem) {
+  private async revokeAccess(actor: Actor, item: ReviewItem, proof: StepUpProof | null) {
     try {
       if (item.kind === 'key') await this.keys.revoke(actor, item.subjectId, 'access review');
-      else await this.projects.removeMember(actor, item.projectName, item.subjectId);
+      else await this.projects.removeMember(actor, item.projectName, item.subjectId, { step: proof });
     } catch (error) {
       const gone = error instanceof DomainError && (error.code === 'not_found' || (error.code === 'conflict' && item.kind === 'key'));
       if (!gone) throw error;
@@ -192,13 +192,14 @@ export class ReviewService {
     return { kept, skippedOwn: t.value.skippedOwn };
   }
 
-  /** Closes the open campaign; unreviewed items get `unreviewed` (revoke acts now). */
-  async close(actor: Actor, unreviewed: ReviewDecision) {
+  /** Closes the open campaign; unreviewed items get `unreviewed` (revoke acts now, after a step-up). */
+  async close(actor: Actor, unreviewed: ReviewDecision, step?: StepUpEvidence) {
     const campaign = await this.requireOpen(actor.orgId);
     const items = await this.items(campaign.id);
     const now = this.now();
     const t = closeCampaign(campaign, items, unreviewed, { id: actor.userId ?? actor.id, orgAdmin: actor.orgAdmin }, now);
     if (!t.ok) throw new DomainError(t.code, t.message);
+    const proof = await this.totp.guard(actor, 'review.close', { unreviewed }, step);
     const claimed = await this.deps.db.reviewCampaign.updateMany({
       where: { id: campaign.id, status: 'open' },
       data: { status: 'closed', closedAt: now, closedBy: t.value.campaign.closedBy, unreviewed },
@@ -207,7 +208,7 @@ export class ReviewService {
     const failed: string[] = [];
     for (const i of t.value.toRevoke) {
       try {
-        await this.revokeAccess(actor, i);
+        await this.revokeAccess(actor, i, proof);
       } catch (error) {
         failed.push(`${i.subjectId}: ${(error as Error).message}`);
       }

@@ -5,9 +5,10 @@
 import { who } from '../domain/approvals.js';
 import { DomainError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import {
-  checkCode, groupSecret, lockedMessage, lockedUntil, startEnrollment, stepUpRequirement,
+  checkCode, groupSecret, lockedMessage, lockedUntil, reportLockout, startEnrollment, stepUpRequirement,
   ENROLL_FIRST_MESSAGE, type StepUp, type TotpRecord,
 } from '../domain/totp.js';
+import { needsStepUp, StepUpRequired, type StepUpAction, type StepUpContext } from '../domain/stepup.js';
 import type { AuditInput } from './audit.js';
 import { nowOf, type Actor } from './context.js';
 
@@ -20,6 +21,12 @@ export interface TotpRepository {
   save(next: TotpRecord, expectedVersion: number | null): Promise<boolean>;
   /** Returns whether a row existed. */
   delete(orgId: string, userId: string): Promise<boolean>;
+  /** The enrollment QR file in Slack (kept apart from the record: code checks never touch it). */
+  setQrFile(orgId: string, userId: string, fileId: string): Promise<void>;
+  /** Clears and returns the QR file id; of two concurrent callers only one gets it. */
+  takeQrFile(orgId: string, userId: string): Promise<string | null>;
+  /** QR files of enrollments started before `before`. */
+  qrFilesBefore(before: Date): Promise<{ orgId: string; userId: string }[]>;
 }
 
 export class MemoryTotpRepository implements TotpRepository {
@@ -39,7 +46,28 @@ export class MemoryTotpRepository implements TotpRepository {
   }
 
   async delete(orgId: string, userId: string) {
+    this.files.delete(this.key(orgId, userId));
     return this.rows.delete(this.key(orgId, userId));
+  }
+
+  private readonly files = new Map<string, string>();
+
+  async setQrFile(orgId: string, userId: string, fileId: string) {
+    if (this.rows.has(this.key(orgId, userId))) this.files.set(this.key(orgId, userId), fileId);
+  }
+
+  async takeQrFile(orgId: string, userId: string) {
+    const k = this.key(orgId, userId);
+    const id = this.files.get(k) ?? null;
+    this.files.delete(k);
+    return id;
+  }
+
+  async qrFilesBefore(before: Date) {
+    return [...this.files.keys()]
+      .map((k) => this.rows.get(k)!)
+      .filter((r) => r.createdAt < before)
+      .map((r) => ({ orgId: r.orgId, userId: r.userId }));
   }
 }
 
@@ -63,6 +91,34 @@ export interface Enrollment {
   png: Buffer;
 }
 
+/** A lockout that repeats one before it (see reportLockout): someone may be guessing codes. */
+export interface RepeatedLockout {
+  orgId: string;
+  userId: string;
+  /** Lockouts in a row. */
+  lockouts: number;
+  until: Date;
+}
+
+/**
+ * Evidence that a Slack user entered a good code moments ago, for one request's service calls
+ * (a review revoke removes a member too). Only TotpService makes them; they live in memory only.
+ */
+export interface StepUpProof {
+  readonly orgId: string;
+  readonly userId: string;
+  readonly at: Date;
+}
+const minted = new WeakSet<StepUpProof>();
+/** A proof covers the request that checked the code, not a later one. */
+export const PROOF_TTL_MS = 60_000;
+
+/** What a sensitive service method takes: a proof from the adapter's code check, or the code itself. */
+export type StepUpEvidence = StepUpProof | string | null | undefined;
+
+/** How long an enrollment QR image may stay in Slack when the user neither verifies nor closes it. */
+export const QR_FILE_TTL_MS = 15 * 60_000;
+
 export type TwoFactorStatus = { status: 'none' | 'pending' | 'active'; lockedUntil: Date | null; stepUp: StepUp };
 
 /** Concurrent checks of one user's code race on the row version; a lost race re-reads and re-checks. */
@@ -76,7 +132,14 @@ export async function renderQrPng(text: string): Promise<Buffer> {
 }
 
 export class TotpService {
+  private readonly lockoutListeners: ((e: RepeatedLockout) => Promise<void>)[] = [];
+
   constructor(private readonly deps: TotpServiceDeps) {}
+
+  /** Called once per repeated lockout (by the process that recorded it); the Slack app tells org admins. */
+  onRepeatedLockout(listener: (e: RepeatedLockout) => Promise<void>) {
+    this.lockoutListeners.push(listener);
+  }
 
   private now() {
     return nowOf(this.deps);
@@ -136,10 +199,41 @@ export class TotpService {
       if (!(await this.deps.repo.save(result.record, record.version))) continue;
       if (result.ok) return result.record;
       await this.audit(actor, now, { action: 'totp.failed', targetId: userId, details: { purpose, reason: result.reason } });
-      if (result.lockedNow) await this.audit(actor, now, { action: 'totp.locked', targetId: userId, details: { until: result.record.lockedUntil } });
+      if (result.lockedNow) {
+        const { lockedUntil: until, lockouts } = result.record;
+        await this.audit(actor, now, { action: 'totp.locked', targetId: userId, details: { until, lockouts } });
+        if (reportLockout(lockouts)) await this.reportLockout({ orgId: actor.orgId, userId, lockouts, until: until! });
+      }
       throw result.lockedNow ? new DomainError('limit', result.message) : forbidden(result.message);
     }
     throw conflict('That code was being checked by another request. Wait for the next code and try again.');
+  }
+
+  private async reportLockout(e: RepeatedLockout) {
+    for (const listener of this.lockoutListeners) {
+      // The refusal stands whether or not the notice went out; listeners log their own failures.
+      await listener(e).catch(() => undefined);
+    }
+  }
+
+  /** Remembers the enrollment QR image uploaded to Slack, to delete it later. */
+  async attachQrFile(actor: Actor, fileId: string): Promise<void> {
+    await this.deps.repo.setQrFile(actor.orgId, TotpService.person(actor), fileId);
+  }
+
+  /** The QR image to delete now (verified, closed, disabled, reset, restarted), at most once. */
+  takeQrFile(orgId: string, userId: string): Promise<string | null> {
+    return this.deps.repo.takeQrFile(orgId, userId);
+  }
+
+  /** QR images of enrollments left unfinished for QR_FILE_TTL_MS, each claimed once. */
+  async takeAbandonedQrFiles(): Promise<{ orgId: string; userId: string; fileId: string }[]> {
+    const out = [];
+    for (const r of await this.deps.repo.qrFilesBefore(new Date(this.now().getTime() - QR_FILE_TTL_MS))) {
+      const fileId = await this.deps.repo.takeQrFile(r.orgId, r.userId);
+      if (fileId) out.push({ ...r, fileId });
+    }
+    return out;
   }
 
   /** `/keyward 2fa verify <code>`: completes a pending enrollment. */
@@ -170,8 +264,35 @@ export class TotpService {
     return 'verified';
   }
 
-  /** `/keyward 2fa disable <code>`: an active enrollment needs a code; a pending one is just dropped. */
-  async disable(actor: Actor, code: string | null | undefined): Promise<void> {
+  /** Checks a code for a step-up (as stepUp) and returns a proof of it; null when no code was needed. */
+  async prove(actor: Actor, code: string | null | undefined, action: StepUpAction): Promise<StepUpProof | null> {
+    if ((await this.stepUp(actor, code, action)) === 'none') return null;
+    const proof: StepUpProof = Object.freeze({ orgId: actor.orgId, userId: actor.userId!, at: this.now() });
+    minted.add(proof);
+    return proof;
+  }
+
+  /**
+   * The step-up rule of the sensitive service methods (list: domain/stepup.ts). Passes when the
+   * action needs no code here, the user needs none (no 2FA, not required; the CLI), or `step` is a
+   * fresh proof or a good code. Without either it throws StepUpRequired and nothing happens.
+   */
+  async guard(actor: Actor, action: StepUpAction, context: StepUpContext, step: StepUpEvidence): Promise<StepUpProof | null> {
+    if (!needsStepUp(action, context) || !actor.userId) return null;
+    if (step && typeof step === 'object') {
+      const fresh = this.now().getTime() - step.at.getTime() <= PROOF_TTL_MS;
+      if (minted.has(step) && step.orgId === actor.orgId && step.userId === actor.userId && fresh) return step;
+      throw forbidden('That confirmation is no longer valid. Run the command again.');
+    }
+    if (!step?.trim() && (await this.requirement(actor)) === 'code') throw new StepUpRequired(action);
+    return this.prove(actor, step, action);
+  }
+
+  /**
+   * `/keyward 2fa disable <code>`: an active enrollment needs a code; a pending one is just dropped.
+   * Returns the enrollment QR file still in Slack, for the caller to delete.
+   */
+  async disable(actor: Actor, code: string | null | undefined): Promise<{ qrFileId: string | null }> {
     const userId = TotpService.person(actor);
     const record = await this.deps.repo.get(actor.orgId, userId);
     if (!record) throw notFound('Two-factor is not on for you.');
@@ -181,21 +302,25 @@ export class TotpService {
       if (!code?.trim()) throw invalid('Give a current code: `/keyward 2fa disable <code>`.');
       await this.check(actor, userId, code, 'disable');
     }
+    const qrFileId = await this.deps.repo.takeQrFile(actor.orgId, userId);
     await this.deps.repo.delete(actor.orgId, userId);
     await this.audit(actor, this.now(), { action: 'totp.disabled', targetId: userId, details: { was: record.status } });
+    return { qrFileId };
   }
 
   /**
    * An org admin clears another user's enrollment (lost phone). The admin steps up first when
    * enrolled. Self-reset is refused for Slack users: that would bypass `disable <code>`.
-   * The caller tells the user.
+   * The caller tells the user (and deletes the returned QR file, if any).
    */
-  async adminReset(actor: Actor, targetUserId: string, code?: string | null): Promise<void> {
+  async adminReset(actor: Actor, targetUserId: string, code?: string | null): Promise<{ qrFileId: string | null }> {
     if (!actor.orgAdmin) throw forbidden('Only org admins can reset someone else’s two-factor.');
     if (actor.userId === targetUserId) throw forbidden('Use `/keyward 2fa disable <code>` for your own two-factor.');
     await this.stepUp(actor, code, 'totp.reset');
+    const qrFileId = await this.deps.repo.takeQrFile(actor.orgId, targetUserId);
     const existed = await this.deps.repo.delete(actor.orgId, targetUserId);
     if (!existed) throw notFound(`${who(targetUserId)} has no two-factor enrollment.`);
     await this.audit(actor, this.now(), { action: 'totp.reset', targetId: targetUserId });
+    return { qrFileId };
   }
 }

@@ -12,7 +12,7 @@ import { TotpService, type TotpRepository } from './totp.js';
 
 type Row = Awaited<ReturnType<Db['totpEnrollment']['findFirstOrThrow']>>;
 
-const toRecord = (r: Row): TotpRecord => ({ ...r, status: r.status as TotpStatus });
+const toRecord = ({ qrFileId: _qr, ...r }: Row): TotpRecord => ({ ...r, status: r.status as TotpStatus });
 
 export class DbTotpRepository implements TotpRepository {
   constructor(private readonly db: Db) {}
@@ -40,6 +40,21 @@ export class DbTotpRepository implements TotpRepository {
   async delete(orgId: string, userId: string) {
     const r = await this.db.totpEnrollment.deleteMany({ where: { orgId, userId } });
     return r.count > 0;
+  }
+
+  async setQrFile(orgId: string, userId: string, fileId: string) {
+    await this.db.totpEnrollment.updateMany({ where: { orgId, userId }, data: { qrFileId: fileId } });
+  }
+
+  async takeQrFile(orgId: string, userId: string) {
+    const row = await this.db.totpEnrollment.findUnique({ where: { orgId_userId: { orgId, userId } }, select: { qrFileId: true } });
+    if (!row?.qrFileId) return null;
+    const r = await this.db.totpEnrollment.updateMany({ where: { orgId, userId, qrFileId: row.qrFileId }, data: { qrFileId: null } });
+    return r.count === 1 ? row.qrFileId : null;
+  }
+
+  async qrFilesBefore(before: Date) {
+    return this.db.totpEnrollment.findMany({ where: { qrFileId: { not: null }, createdAt: { lt: before } }, select: { orgId: true, userId: true } });
   }
 }
 

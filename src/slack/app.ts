@@ -22,6 +22,7 @@ import { registerProjectCommand } from './handlers/project.js';
 import { registerReveal } from './handlers/reveal.js';
 import { registerApprovals } from './handlers/approvals.js';
 import { registerStepUp } from './stepup.js';
+import { registerTwoFactor, reportRepeatedLockouts } from './handlers/twofactor.js';
 import { registerReviews } from './handlers/reviews.js';
 import { registerLimits } from './handlers/limits.js';
 import { configureJobRun } from './handlers/run.js';
@@ -159,6 +160,8 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
   registerUsage(app, deps);
   registerOffboarding(app, deps);
   configureJobRun(deps, config);
+  registerTwoFactor(app, deps);
+  reportRepeatedLockouts(deps, client);
   app.error(async (error) => {
     logger.error({ error: describeError(error) }, 'unhandled Slack error');
   });

@@ -1,18 +1,21 @@
 /**
- * TOTP step-up for sensitive Slack actions, reusable by any handler:
- * - `guardSensitive(...)` before a slash command acts: returns false when no code is needed (act
- *   now); opens a confirm modal with the code field and returns true when one is; throws "enroll
- *   first" when 2FA is required and the user has none.
+ * TOTP step-up for sensitive Slack actions. The list of actions and when they apply is
+ * domain/stepup.ts; the services enforce it (TotpService.guard), so Slack only has to ask:
+ * - `runSensitive(...)` runs a slash command's action; when the service answers StepUpRequired
+ *   (the user has 2FA and gave no code) it opens a confirm modal with the code field instead.
+ * - `guardSensitive(...)` asks before acting, for actions still guarded here (limits, prod rotation).
  * - The modal's submission checks the code (wrong → field error, nothing done) and runs the action
- *   registered under the same kind with `sensitiveAction(kind, run)`.
- * - `withCodeField(view, need)` / `stepUpErrors(...)` do the same for modals a handler already opens.
+ *   registered under the same kind with `sensitiveAction(kind, run)`, handing it the proof.
+ * - `withCodeField(view, need)` / `checkStepUp(...)` do the same for modals a handler already opens.
  */
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { isDomainError } from '../domain/errors.js';
+import { isStepUpAction, needsStepUp, StepUpRequired, type StepUpAction, type StepUpContext } from '../domain/stepup.js';
 import { ENROLL_FIRST_MESSAGE, type StepUp } from '../domain/totp.js';
 import { forbidden } from '../domain/errors.js';
 import type { Actor } from '../services/index.js';
+import type { StepUpProof } from '../services/totp.js';
 import { actorFor, explain, replyTo, type SlackDeps } from './context.js';
 import { plain, quoted, section, type Message, type ModalView } from './views/common.js';
 import { infoModal } from './views/secrets.js';
@@ -20,11 +23,11 @@ import { totpFromState, totpInput, TOTP_BLOCK } from './views/twofactor.js';
 
 export const STEPUP_CALLBACK = 'keyward_stepup_confirm';
 
-export type SensitiveRun = (ctx: { deps: SlackDeps; client: WebClient; actor: Actor }, args: Record<string, string>) => Promise<Message>;
-const actions = new Map<string, SensitiveRun>();
+export type SensitiveRun = (ctx: { deps: SlackDeps; client: WebClient; actor: Actor; proof: StepUpProof | null }, args: Record<string, string>) => Promise<Message>;
+const actions = new Map<StepUpAction, SensitiveRun>();
 
-/** Registers what a confirmed step-up modal of `kind` does (e.g. 'project.archive'). */
-export function sensitiveAction(kind: string, run: SensitiveRun) {
+/** Registers what a confirmed step-up modal of `kind` does. */
+export function sensitiveAction(kind: StepUpAction, run: SensitiveRun) {
   actions.set(kind, run);
 }
 
@@ -35,32 +38,35 @@ export async function stepUpNeed(deps: SlackDeps, actor: Actor): Promise<Exclude
   return need;
 }
 
-/** Adds the code field to a modal when the actor must step up. */
-export const withCodeField = (view: ModalView, need: StepUp): ModalView =>
-  need === 'code' ? { ...view, blocks: [...view.blocks, totpInput()] } : view;
+/** Adds the code field to a modal when the actor must step up (`optional`: only some choices need it). */
+export const withCodeField = (view: ModalView, need: StepUp, optional?: { hint: string }): ModalView =>
+  need === 'code' ? { ...view, blocks: [...view.blocks, optional ? { ...totpInput(optional.hint), optional: true } as typeof view.blocks[number] : totpInput()] } : view;
+
+type Refusal = { response_action: 'errors'; errors: Record<string, string> } | { response_action: 'update'; view: ModalView };
 
 /**
- * Checks the step-up of a submitted modal. Returns null when the action may proceed, else the
- * `ack` payload: an error under the code field, or (no field in this modal) an explanation.
+ * Checks the step-up of a submitted modal. `proof` (null when no code was needed) goes to the
+ * service; `refused` is the `ack` payload: an error under the code field, or (no field in this
+ * modal) an explanation.
  */
-export async function stepUpErrors(
+export async function checkStepUp(
   deps: SlackDeps,
   actor: Actor,
   values: Record<string, Record<string, { value?: string | null }>>,
-  purpose: string,
-): Promise<null | { response_action: 'errors'; errors: Record<string, string> } | { response_action: 'update'; view: ModalView }> {
+  action: StepUpAction,
+): Promise<{ proof: StepUpProof | null; refused?: undefined } | { refused: Refusal }> {
   try {
-    await deps.services.totp.stepUp(actor, totpFromState(values), purpose);
-    return null;
+    return { proof: await deps.services.totp.prove(actor, totpFromState(values), action) };
   } catch (error) {
     const message = explain(error, deps.logger, 'step-up').text;
-    if (isDomainError(error) && values[TOTP_BLOCK]) return { response_action: 'errors', errors: { [TOTP_BLOCK]: message } };
-    return { response_action: 'update', view: infoModal('Two-factor', message) };
+    if (isDomainError(error) && values[TOTP_BLOCK]) return { refused: { response_action: 'errors', errors: { [TOTP_BLOCK]: message } } };
+    return { refused: { response_action: 'update', view: infoModal('Two-factor', message) } };
   }
 }
 
 export interface GuardInput {
-  kind: string;
+  /** The step-up action (domain/stepup.ts), also the registered kind the modal runs. */
+  kind: StepUpAction;
   args: Record<string, string>;
   /** Modal title (≤ 24) and what will happen, in mrkdwn (user text already escaped). */
   title: string;
@@ -69,9 +75,7 @@ export interface GuardInput {
   responseUrl?: string;
 }
 
-/** See the file comment. Returns true when a modal took over (the caller replies nothing). */
-export async function guardSensitive(deps: SlackDeps, client: WebClient, actor: Actor, g: GuardInput): Promise<boolean> {
-  if ((await stepUpNeed(deps, actor)) === 'none') return false;
+async function openConfirm(client: WebClient, g: GuardInput) {
   const view: ModalView = {
     type: 'modal',
     callback_id: STEPUP_CALLBACK,
@@ -82,6 +86,26 @@ export async function guardSensitive(deps: SlackDeps, client: WebClient, actor: 
     blocks: [section(g.text), totpInput()],
   };
   await client.views.open({ trigger_id: g.triggerId, view });
+}
+
+/**
+ * Runs a sensitive action through its service (which enforces the step-up). When the service asks
+ * for a code, opens the confirm modal instead and returns null (the modal answers later).
+ */
+export async function runSensitive(client: WebClient, g: GuardInput, act: () => Promise<Message>): Promise<Message | null> {
+  try {
+    return await act();
+  } catch (error) {
+    if (!(error instanceof StepUpRequired)) throw error;
+    await openConfirm(client, g);
+    return null;
+  }
+}
+
+/** Asks first (see the file comment). Returns true when a modal took over (the caller replies nothing). */
+export async function guardSensitive(deps: SlackDeps, client: WebClient, actor: Actor, g: GuardInput & { context?: StepUpContext }): Promise<boolean> {
+  if (!needsStepUp(g.kind, g.context) || (await stepUpNeed(deps, actor)) === 'none') return false;
+  await openConfirm(client, g);
   return true;
 }
 
@@ -93,20 +117,23 @@ export function registerStepUp(app: App, deps: SlackDeps) {
     } catch {
       meta = {};
     }
-    const run = actions.get(meta.k ?? '');
+    const kind = meta.k && isStepUpAction(meta.k) ? meta.k : null;
+    const run = kind ? actions.get(kind) : undefined;
     let actor: Actor;
+    let proof: StepUpProof | null;
     try {
-      if (!run) throw forbidden('This confirmation is no longer valid. Run the command again.');
+      if (!kind || !run) throw forbidden('This confirmation is no longer valid. Run the command again.');
       actor = await actorFor(deps, client, body.team?.id ?? undefined, body.user.id);
-      const refused = await stepUpErrors(deps, actor, view.state.values as never, meta.k!);
-      if (refused) return void (await ack(refused));
+      const checked = await checkStepUp(deps, actor, view.state.values as never, kind);
+      if (checked.refused) return void (await ack(checked.refused));
+      proof = checked.proof;
     } catch (error) {
       return void (await ack({ response_action: 'update', view: infoModal('Not done', explain(error, deps.logger, 'step-up').text) }));
     }
     await ack();
     let message: Message;
     try {
-      message = await run({ deps, client, actor }, meta.a ?? {});
+      message = await run({ deps, client, actor, proof }, meta.a ?? {});
     } catch (error) {
       message = explain(error, deps.logger, `step-up ${meta.k}`);
     }

@@ -2,7 +2,7 @@ import { generate } from 'otplib';
 import { describe, expect, it } from 'vitest';
 import {
   checkCode, groupSecret, lockedUntil, openSecret, parseCode, sealSecret, startEnrollment, stepUpRequirement,
-  LOCKOUT_MS, MAX_FAILURES, type TotpRecord,
+  lockoutMs, reportLockout, LOCKOUT_MS, MAX_FAILURES, MAX_LOCKOUT_MS, type TotpRecord,
 } from '../../src/domain/totp.js';
 import { refusal } from './helpers.js';
 
@@ -137,6 +137,48 @@ describe('lockout', () => {
     const ok = await checkCode(SERVER, record, await codeAt(secret, after), after);
     expect(ok.ok).toBe(true);
     expect(ok.record).toMatchObject({ failedAttempts: 0, lockedUntil: null });
+  });
+  it('lockouts in a row double (15 min, 30, 60 …) up to 24 h; a good code starts over at 15 min', async () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map(lockoutMs)).toEqual([15, 30, 60, 120, 240, 480, 960, 1440].map((m) => m * 60_000));
+    expect(lockoutMs(50)).toBe(MAX_LOCKOUT_MS);
+    const { record: start, secret } = await activated();
+    let record = start;
+    let t = 0;
+    /** Five wrong codes right after the current lock ends; returns the lock's length. */
+    const lockOnce = async () => {
+      t = Math.max(t, record.lockedUntil ? (record.lockedUntil.getTime() - T0.getTime()) / 1000 : 0);
+      let last;
+      for (let i = 0; i < MAX_FAILURES; i++) {
+        t += 1;
+        last = await checkCode(SERVER, record, await wrongAt(secret, at(t)), at(t));
+        record = last.record;
+      }
+      expect(last).toMatchObject({ ok: false, lockedNow: true });
+      return record.lockedUntil!.getTime() - at(t).getTime();
+    };
+    expect(await lockOnce()).toBe(15 * 60_000);
+    expect(record.lockouts).toBe(1);
+    expect(await lockOnce()).toBe(30 * 60_000);
+    expect(await lockOnce()).toBe(60 * 60_000);
+    expect(record.lockouts).toBe(3);
+    // The warning before the next lock names its real length.
+    t = (record.lockedUntil!.getTime() - T0.getTime()) / 1000 + 1;
+    const warned = await checkCode(SERVER, record, await wrongAt(secret, at(t)), at(t));
+    expect(!warned.ok && warned.message).toContain('lock for 2 hours');
+    t += 60;
+    const ok = await checkCode(SERVER, warned.record, await codeAt(secret, at(t)), at(t));
+    expect(ok.ok).toBe(true);
+    record = ok.record;
+    expect(record.lockouts).toBe(0);
+    expect(await lockOnce()).toBe(15 * 60_000);
+  });
+  it('re-enrolling keeps the lockout count, so it cannot shorten the next lock', () => {
+    const { record } = enrolled();
+    const again = startEnrollment(SERVER, { orgId: 'org_1', userId: 'U1', account: 'U1' }, { ...record, lockouts: 3 }, at(10));
+    expect(again.record.lockouts).toBe(3);
+  });
+  it('org admins hear of the second lockout in a row and every later one, not of a single slip', () => {
+    expect([1, 2, 3, 9].map(reportLockout)).toEqual([false, true, true, true]);
   });
   it('a success resets the failure count', async () => {
     const { record, secret } = await activated();

@@ -169,13 +169,19 @@ describe('key approval flow (Slack)', () => {
   });
 
   it('/project policy changes who needs approval (none: the Developer gets the key at once)', async () => {
-    const r = await h.ask('/project', 'policy beta approval=none', U.admin);
-    expect(r.text).toContain('none');
+    // U.admin has 2FA (above): changing the policy asks for a code first.
+    h.advance(31_000);
+    const { triggerId, responseUrl } = await h.command('/project', 'policy beta approval=none', U.admin);
+    const modal = (await h.waitForCall('views.open', 0, (c) => c.body.trigger_id === triggerId)).body.view as Record<string, unknown>;
+    const row = (await h.t.db.totpEnrollment.findFirstOrThrow({ where: { userId: U.admin } })) as TotpRecord;
+    const code = generate({ secret: openSecret(h.services.deps.secret, row), epoch: Math.floor(h.services.deps.now!().getTime() / 1000) });
+    await h.interact(viewSubmission(U.admin, modal, 'VPOL', { totp: { value: { type: 'plain_text_input', value: await code } } }));
+    expect(String((await h.waitForResponse(responseUrl)).text)).toContain('now `none`');
     const dev = await h.ask('/project', 'policy beta approval=always', U.dev);
     expect(dev.text).toContain('Only Admins');
     const created = await h.ask('/keys', 'create beta Free App --env prod', U.dev);
     expect(created.text).toContain('Created key');
-    await h.ask('/project', 'policy beta approval=always', U.admin);
+    await h.ask('/project', 'policy beta approval=always', U.org); // no 2FA: acts at once
     const staging = await h.ask('/keys', 'create beta Staging App --env staging', U.dev);
     expect(staging.text).toContain('pending');
     expect(await h.t.db.auditEvent.count({ where: { action: 'project.policy_set' } })).toBe(2);

@@ -1,18 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import {
-  disabledMessage, enrolledMessage, enrollMessage, resetNotice, statusMessage, totpFromState, totpInput, TOTP_ACTION, TOTP_BLOCK,
+  disabledMessage, enrolledMessage, enrollModal, lockoutNotice, resetNotice, statusMessage, totpFromState, totpInput, TOTP_ACTION, TOTP_BLOCK,
 } from '../../src/slack/views/twofactor.js';
 import { allText, expectWithinLimits } from './limits.js';
 
 const NOW = new Date('2026-03-02T10:00:00Z');
 
 describe('2FA views', () => {
-  it('the enroll DM gives the manual secret and the verify command, with a text fallback', () => {
-    const m = enrollMessage('ABCD EFGH IJKL MNOP');
+  it('the enroll modal shows the secret, the QR image once uploaded, and takes the first code; it reports its closing', () => {
+    const text = enrollModal('ABCD EFGH IJKL MNOP', 'otpauth://totp/keyward:x?secret=ABCDEFGHIJKLMNOP&issuer=keyward', null);
+    expect(JSON.stringify(text.blocks)).toContain('`ABCD EFGH IJKL MNOP`');
+    expect(text.blocks.some((b) => b.type === 'image')).toBe(false);
+    expect(text.blocks.some((b) => b.block_id === TOTP_BLOCK)).toBe(true);
+    expect(text).toMatchObject({ type: 'modal', notify_on_close: true });
+    const withQr = enrollModal('ABCD EFGH IJKL MNOP', 'otpauth://totp/keyward:x?secret=ABCDEFGHIJKLMNOP&issuer=keyward', 'F123');
+    expect(withQr.blocks.find((b) => b.type === 'image')).toMatchObject({ slack_file: { id: 'F123' } });
+    expect(withQr.blocks.length).toBeLessThanOrEqual(100);
+  });
+  it('the lockout notice names the user, the count and the end of the lock', () => {
+    const m = lockoutNotice({ userId: 'UALICE', lockouts: 2, until: NOW });
     expectWithinLimits(m);
-    expect(allText(m)).toContain('`ABCD EFGH IJKL MNOP`');
-    expect(allText(m)).toContain('/keyward 2fa verify <code>');
-    expect(m.text).not.toContain('ABCD'); // the notification preview never shows the secret
+    expect(m.text).toContain('<@UALICE>');
+    expect(m.text).toContain('2nd time in a row');
+    expect(lockoutNotice({ userId: 'U', lockouts: 3, until: NOW }).text).toContain('3rd');
+    expect(lockoutNotice({ userId: 'U', lockouts: 11, until: NOW }).text).toContain('11th');
   });
   it('the step-up field is required, 6–7 characters, and read back from the view state', () => {
     const block = totpInput() as Record<string, any>;

@@ -10,7 +10,7 @@ import { slackActor, type Actor } from '../../services/index.js';
 import type { CreateOrRequest } from '../../services/approvals.js';
 import { actorFor, describeError, explain, reply, type SlackDeps } from '../context.js';
 import { deliverSecret } from '../delivery.js';
-import { stepUpErrors, stepUpNeed } from '../stepup.js';
+import { checkStepUp, stepUpNeed } from '../stepup.js';
 import {
   approvalFailed, APPROVE_ACTION, APPROVE_CALLBACK, approveModal, approverMessage, CANCEL_ACTION, DENY_ACTION, DENY_CALLBACK, denyModal,
   NOTE_BLOCK, REASON_BLOCK, requestOutcomeMessage, requestPendingMessage,
@@ -122,10 +122,10 @@ export function registerApprovals(app: App, deps: SlackDeps) {
       actor = await actorFor(deps, client, body.team?.id ?? undefined, body.user.id);
       // Refusals about the request (already decided, own) replace the modal; a bad code stays on the field.
       await approvals.checkDecidable(actor, view.private_metadata);
-      const refused = await stepUpErrors(deps, actor, values, 'approval.approve');
-      if (refused) return void (await ack(refused));
-      // The code was just accepted: approve() must not ask for a second one.
-      approved = await approvals.approve(actor, view.private_metadata, { note: values[NOTE_BLOCK]?.value?.value ?? null, stepUpDone: true });
+      const checked = await checkStepUp(deps, actor, values, 'approval.approve');
+      if (checked.refused) return void (await ack(checked.refused));
+      // The code was just accepted: approve() takes the proof instead of asking for a second one.
+      approved = await approvals.approve(actor, view.private_metadata, { note: values[NOTE_BLOCK]?.value?.value ?? null, step: checked.proof });
     } catch (error) {
       return void (await ack({ response_action: 'update', view: infoModal('Not approved', explain(error, deps.logger, 'approve').text) }));
     }

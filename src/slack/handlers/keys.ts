@@ -6,15 +6,17 @@ import { can, canManageKey } from '../../domain/roles.js';
 import type { Actor } from '../../services/index.js';
 import { actorFor, explain, reply, seenBefore, type SlackDeps } from '../context.js';
 import { deliverSecret } from '../delivery.js';
-import { parseKeysCommand, type KeysCommand } from '../parse.js';
-import { note, type Message } from '../views/common.js';
+import { parseKeysCommand, type CreateKeyArgs, type KeysCommand } from '../parse.js';
+import { esc, note, type Message } from '../views/common.js';
+import { clip } from '../parse.js';
 import { keysHelp } from '../views/help.js';
 import { deliveryFailed, keyCreated, keyDetail, keyList, keyRotated, PAGE_ACTION } from '../views/keys.js';
 import { keyCheckChoices, keyCheckMessage } from '../views/key-check.js';
-import { createKeyModal, revokeKeyModal } from '../views/modals.js';
+import { createKeyModal, PROD_CODE_HINT, revokeKeyModal } from '../views/modals.js';
 import { requestList } from '../views/approvals.js';
 import { announceRequest } from './approvals.js';
-import { guardSensitive, sensitiveAction, stepUpNeed, withCodeField } from '../stepup.js';
+import { guardSensitive, runSensitive, sensitiveAction, stepUpNeed, withCodeField } from '../stepup.js';
+import type { StepUpProof } from '../../services/totp.js';
 
 interface CommandCtx {
   actor: Actor;
@@ -78,6 +80,20 @@ function refuseNonSlackOwner(key: { id: string; ownerId: string }) {
   }
 }
 
+/** A prod key the policy lets through, confirmed with a code: the original request id still guards repeats. */
+sensitiveAction('key.create', async ({ deps, client, actor, proof }, a) =>
+  (await createKey(deps, client, actor, JSON.parse(a.input!) as CreateKeyArgs, a.requestId!, proof))!);
+
+/** Creates the key (or files the request) and delivers the secret; null never (see runSensitive). */
+async function createKey(deps: SlackDeps, client: WebClient, actor: Actor, args: CreateKeyArgs, requestId: string, proof?: StepUpProof | null): Promise<Message> {
+  const result = await deps.services.approvals.createOrRequest(actor, { ...args, requestId }, await deps.admins.list(actor.orgId), proof);
+  if (result.kind === 'requested') return announceRequest(deps, client, result);
+  const created = result.created;
+  const key = { ...created.key, projectName: created.projectName };
+  const outcome = await deliverSecret(deps.services, client, actor, { key, secret: created.secret, kind: 'created' });
+  return outcome.delivered ? keyCreated(key) : deliveryFailed(key.id, outcome.undone);
+}
+
 /** Returns the answer, or null when a modal took over. */
 async function run(deps: SlackDeps, cmd: Exclude<KeysCommand, { kind: 'help' }>, ctx: CommandCtx): Promise<Message | null> {
   const { keys, projects } = deps.services;
@@ -99,7 +115,9 @@ async function run(deps: SlackDeps, cmd: Exclude<KeysCommand, { kind: 'help' }>,
       if (usable.length === 0) {
         return note('You cannot create keys in any project yet: you need to be a Developer or Admin of one. `/project list` shows your projects.');
       }
-      await client.views.open({ trigger_id: ctx.triggerId, view: createKeyModal(usable.map((p) => p.name), { r: ctx.responseUrl }) });
+      // Enrolled users get an optional code field: a prod key the policy lets through needs it.
+      const view = withCodeField(createKeyModal(usable.map((p) => p.name), { r: ctx.responseUrl }), await stepUpNeed(deps, actor).catch(() => 'none' as const), { hint: PROD_CODE_HINT });
+      await client.views.open({ trigger_id: ctx.triggerId, view });
       return null;
     }
     case 'revoke': {
@@ -120,12 +138,10 @@ async function run(deps: SlackDeps, cmd: Exclude<KeysCommand, { kind: 'help' }>,
     case 'create': {
       await seenBefore(deps, requestId);
       const { kind: _k, ...args } = cmd;
-      const result = await deps.services.approvals.createOrRequest(actor, { ...args, requestId }, await deps.admins.list(actor.orgId));
-      if (result.kind === 'requested') return announceRequest(deps, client, result);
-      const created = result.created;
-      const key = { ...created.key, projectName: created.projectName };
-      const outcome = await deliverSecret(deps.services, client, actor, { key, secret: created.secret, kind: 'created' });
-      return outcome.delivered ? keyCreated(key) : deliveryFailed(key.id, outcome.undone);
+      // A prod key without approval asks enrolled users for a code first (the service decides).
+      const text = `Create prod key *${esc(clip(args.name))}* in *${esc(clip(args.project))}*? Its secret is sent to your DM.`;
+      const g = { kind: 'key.create' as const, args: { input: JSON.stringify(args), requestId }, title: 'Create prod key', text, triggerId: ctx.triggerId, responseUrl: ctx.responseUrl };
+      return runSensitive(client, g, () => createKey(deps, client, actor, args, requestId));
     }
     case 'rotate': {
       await seenBefore(deps, requestId);
@@ -134,7 +150,8 @@ async function run(deps: SlackDeps, cmd: Exclude<KeysCommand, { kind: 'help' }>,
       if (target.environment === 'prod') {
         const args = { keyId: cmd.keyId, ...(cmd.graceMs !== undefined ? { graceMs: String(cmd.graceMs) } : {}) };
         const text = `Rotate prod key \`${target.id}\`? A new secret is sent to ${target.ownerId === actor.userId ? 'your' : `<@${target.ownerId}>'s`} DM.`;
-        if (await guardSensitive(deps, client, actor, { kind: 'key.rotate', args, title: 'Rotate prod key', text, triggerId: ctx.triggerId, responseUrl: ctx.responseUrl })) return null;
+        const g = { kind: 'key.rotate' as const, context: { environment: target.environment }, args, title: 'Rotate prod key', text, triggerId: ctx.triggerId, responseUrl: ctx.responseUrl };
+        if (await guardSensitive(deps, client, actor, g)) return null;
       }
       return deliverRotated(deps, client, actor, await keys.rotate(actor, cmd.keyId, cmd.graceMs, requestId));
     }

@@ -12,7 +12,7 @@ import { runSettings } from './settings.js';
 export function registerKeywardCommand(app: App, deps: SlackDeps) {
   app.command('/keyward', async ({ command, ack, respond, client }) => {
     await ack();
-    let message: Message;
+    let message: Message | null;
     try {
       const [first, ...rest] = tokenize(command.text ?? '');
       const sub = (first ?? '').toLowerCase();
@@ -21,8 +21,8 @@ export function registerKeywardCommand(app: App, deps: SlackDeps) {
       else if (sub === 'run') message = await runJobCommand(deps, client, await actorFor(deps, client, command.team_id, command.user_id), rest);
       else if (sub === '2fa' || sub === 'review' || sub === 'audit') {
         const actor = await actorFor(deps, client, command.team_id, command.user_id);
-        if (sub === '2fa') message = await runTwoFactor(deps, client, actor, rest, command.user_name);
-        else if (sub === 'review') message = await runReview(deps, client, actor, rest);
+        if (sub === '2fa') message = await runTwoFactor(deps, client, actor, rest, command.user_name, command.trigger_id);
+        else if (sub === 'review') message = await runReview(deps, client, actor, rest, { triggerId: command.trigger_id, responseUrl: command.response_url });
         else message = await runAudit(deps, client, actor, rest);
       } else {
         message = note(`Unknown subcommand "${clip(sub)}". \`/keyward help\` lists everything; keys live under \`/keys\`, projects under \`/project\`.`);
@@ -30,6 +30,6 @@ export function registerKeywardCommand(app: App, deps: SlackDeps) {
     } catch (error) {
       message = explain(error, deps.logger, '/keyward');
     }
-    await reply(respond, message, deps.logger);
+    if (message) await reply(respond, message, deps.logger);
   });
 }

@@ -10,7 +10,7 @@ import { esc, note, type Message } from '../views/common.js';
 import { limitDetail, limitList, limitsEditModal, limitsHelp, LIMITS_EDIT_CALLBACK } from '../views/limits.js';
 import { decodeMeta } from '../views/modals.js';
 import { infoModal } from '../views/secrets.js';
-import { guardSensitive, sensitiveAction, stepUpErrors, stepUpNeed, withCodeField } from '../stepup.js';
+import { checkStepUp, guardSensitive, sensitiveAction, stepUpNeed, withCodeField } from '../stepup.js';
 
 // Changing limits needs a TOTP step-up from enrolled users (stepup.ts).
 sensitiveAction('limits.set', async ({ deps, actor }, a) => {
@@ -88,7 +88,7 @@ export function registerLimits(app: App, deps: SlackDeps) {
         const [sub, target, ...words] = tokens;
         if (sub?.toLowerCase() === 'set' && target) {
           await deps.services.projects.require(actor, target, 'limits.manage').catch((e) => { if (target.toLowerCase() !== 'org') throw e; });
-          const g = { kind: 'limits.set', args: { target, words: JSON.stringify(words) }, title: 'Change limits', text: `Change the limits of *${esc(clip(target))}*: \`${esc(clip(words.join(' '), 200))}\`?`, triggerId: command.trigger_id, responseUrl: command.response_url };
+          const g = { kind: 'limits.set' as const, args: { target, words: JSON.stringify(words) }, title: 'Change limits', text: `Change the limits of *${esc(clip(target))}*: \`${esc(clip(words.join(' '), 200))}\`?`, triggerId: command.trigger_id, responseUrl: command.response_url };
           if (await guardSensitive(deps, client, actor, g)) return;
         }
         message = await limitsCommand(deps, actor, tokens);
@@ -103,8 +103,8 @@ export function registerLimits(app: App, deps: SlackDeps) {
     const parsed = settingsFromModal(view.state.values as Values);
     if (parsed.errors) return void (await ack({ response_action: 'errors', errors: parsed.errors }));
     try {
-      const refused = await stepUpErrors(deps, await actorFor(deps, client, body.team?.id ?? undefined, body.user.id), view.state.values as never, 'limits.set');
-      if (refused) return void (await ack(refused));
+      const checked = await checkStepUp(deps, await actorFor(deps, client, body.team?.id ?? undefined, body.user.id), view.state.values as never, 'limits.set');
+      if (checked.refused) return void (await ack(checked.refused));
     } catch (error) {
       // Fail closed: a step-up that could not be checked saves nothing.
       return void (await ack({ response_action: 'update', view: infoModal('Not saved', explain(error, deps.logger, 'limits step-up').text) }));

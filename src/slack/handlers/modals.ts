@@ -9,7 +9,10 @@ import { deliverSecret } from '../delivery.js';
 import { deliveryFailed, keyCreated, keyRevoked } from '../views/keys.js';
 import { CREATE_KEY_CALLBACK, decodeMeta, REVOKE_KEY_CALLBACK } from '../views/modals.js';
 import { infoModal } from '../views/secrets.js';
-import { stepUpErrors } from '../stepup.js';
+import { checkStepUp } from '../stepup.js';
+import { StepUpRequired } from '../../domain/stepup.js';
+import type { StepUpProof } from '../../services/totp.js';
+import { totpFromState, TOTP_BLOCK } from '../views/twofactor.js';
 import { announceRequest } from './approvals.js';
 
 type Values = Record<string, Record<string, { value?: string | null; selected_option?: { value: string } | null }>>;
@@ -44,12 +47,19 @@ export function registerModals(app: App, deps: SlackDeps) {
     try {
       actor = await actorFor(deps, client, body.team?.id ?? undefined, body.user.id);
       await seenBefore(deps, requestId);
+      const environment = parseEnvironment(field(values, 'env') || 'dev');
+      // A typed code is checked (and spent) only for prod keys; the service decides whether it was needed.
+      let proof: StepUpProof | null = null;
+      if (environment === 'prod' && totpFromState(values as never)?.trim()) {
+        const checked = await checkStepUp(deps, actor, values as never, 'key.create');
+        if (checked.refused) return void (await ack(checked.refused));
+        proof = checked.proof;
+      }
       const result = await deps.services.approvals.createOrRequest(actor, {
-        project, name, requestId,
+        project, name, requestId, environment,
         scope: parseScope(field(values, 'scope') || 'inference'),
-        environment: parseEnvironment(field(values, 'env') || 'dev'),
         ...(days ? { expiresInMs: days * DAY } : {}),
-      }, await deps.admins.list(actor.orgId));
+      }, await deps.admins.list(actor.orgId), proof);
       if (result.kind === 'requested') {
         await ack();
         return replyTo(meta.r, await announceRequest(deps, client, result), deps.logger);
@@ -59,6 +69,11 @@ export function registerModals(app: App, deps: SlackDeps) {
       if (error instanceof DuplicateRequest) {
         await ack();
         return replyTo(meta.r, explain(error, deps.logger, 'create modal'), deps.logger);
+      }
+      if (error instanceof StepUpRequired) {
+        const message = 'A prod key without approval needs a code from your authenticator app.';
+        if (values[TOTP_BLOCK]) return void (await ack({ response_action: 'errors', errors: { [TOTP_BLOCK]: message } }));
+        return void (await ack({ response_action: 'update', view: infoModal('Not created', `${message} Run \`/keys create\` again.`) }));
       }
       if (isDomainError(error)) {
         const target = error.code === 'conflict' || (error.code === 'invalid' && /name/i.test(error.message)) ? 'name' : 'project';
@@ -87,8 +102,8 @@ export function registerModals(app: App, deps: SlackDeps) {
       await seenBefore(deps, requestId);
       // Revoking a prod key needs a fresh code from enrolled users (all users with KEYWARD_REQUIRE_2FA).
       if ((await deps.services.keys.get(actor, meta.k ?? '')).key.environment === 'prod') {
-        const refused = await stepUpErrors(deps, actor, view.state.values as never, 'key.revoke');
-        if (refused) return void (await ack(refused));
+        const checked = await checkStepUp(deps, actor, view.state.values as never, 'key.revoke');
+        if (checked.refused) return void (await ack(checked.refused));
       }
       revoked = await deps.services.keys.revoke(actor, meta.k ?? '', reason, requestId);
     } catch (error) {

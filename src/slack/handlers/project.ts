@@ -3,18 +3,23 @@ import { roleLabel, type Role } from '../../domain/roles.js';
 import { forbidden, isDomainError } from '../../domain/errors.js';
 import { WebClientNotifier } from '../../services/notifier.js';
 import { actorFor, describeError, explain, reply, replyTo, type SlackDeps } from '../context.js';
-import { parseProjectCommand } from '../parse.js';
-import { note, type Message } from '../views/common.js';
+import { clip, parseProjectCommand } from '../parse.js';
+import { esc, note, type Message } from '../views/common.js';
 import { projectHelp } from '../views/help.js';
 import {
   HEIR_BLOCK, keysTransferred, KEYS_CHOICE_BLOCK, memberRemoved, projectDetail, projectList, removeMemberModal, REMOVE_MEMBER_CALLBACK,
 } from '../views/projects.js';
 import { infoModal } from '../views/secrets.js';
-import { guardSensitive, sensitiveAction } from '../stepup.js';
+import { checkStepUp, runSensitive, sensitiveAction, stepUpNeed, withCodeField, type GuardInput } from '../stepup.js';
 
-// Changing roles and archiving need a TOTP step-up (stepup.ts) from enrolled users.
-sensitiveAction('member.role', async ({ deps, actor }, a) => roleChanged(await deps.services.projects.setRole(actor, a.name!, a.userId!, a.role as Role)));
-sensitiveAction('project.archive', async ({ deps, actor }, a) => archived(await deps.services.projects.archive(actor, a.name!)));
+// What a confirmed code modal does (the services ask enrolled users for a code; domain/stepup.ts).
+sensitiveAction('member.add', async ({ deps, actor, proof }, a) => added(await deps.services.projects.addMember(actor, a.name!, a.userId!, a.role as Role, proof)));
+sensitiveAction('member.role', async ({ deps, actor, proof }, a) => roleChanged(await deps.services.projects.setRole(actor, a.name!, a.userId!, a.role as Role, proof)));
+sensitiveAction('project.policy', async ({ deps, actor, proof }, a) => policySet(await deps.services.approvals.setPolicy(actor, a.name!, a.policy!, proof)));
+sensitiveAction('project.archive', async ({ deps, actor, proof }, a) => archived(await deps.services.projects.archive(actor, a.name!, proof)));
+
+const added = (r: { userId: string; role: Role; project: { name: string } }) => note(`Added <@${r.userId}> to *${r.project.name}* as ${roleLabel(r.role)}.`);
+const policySet = (r: { name: string; policy: string; previous: string }) => note(`Approval policy of *${r.name}* is now \`${r.policy}\` (was \`${r.previous}\`).`);
 
 const roleChanged = (r: { userId: string; role: Role; previous: Role; changed: boolean; project: { name: string } }) =>
   note(
@@ -35,6 +40,8 @@ export function registerProjectCommand(app: App, deps: SlackDeps) {
       else {
         const actor = await actorFor(deps, client, command.team_id, command.user_id);
         const projects = deps.services.projects;
+        const confirm = (kind: GuardInput['kind'], args: Record<string, string>, title: string, text: string): GuardInput =>
+          ({ kind, args, title, text, triggerId: command.trigger_id, responseUrl: command.response_url });
         switch (cmd.kind) {
           case 'list':
             message = projectList(await projects.list(actor), actor.orgAdmin);
@@ -49,39 +56,37 @@ export function registerProjectCommand(app: App, deps: SlackDeps) {
             );
             break;
           }
+          // The services refuse first (permissions, state), then ask enrolled users for a code.
           case 'add': {
-            const r = await projects.addMember(actor, cmd.name, cmd.userId, cmd.role);
-            message = note(`Added <@${r.userId}> to *${r.project.name}* as ${roleLabel(r.role)}.`);
+            const a = { name: cmd.name, userId: cmd.userId, role: cmd.role };
+            const g = confirm('member.add', a, 'Add an Admin', `Make <@${cmd.userId}> an Admin of *${esc(clip(cmd.name))}*?`);
+            message = await runSensitive(client, g, async () => added(await projects.addMember(actor, cmd.name, cmd.userId, cmd.role)));
             break;
           }
           case 'role': {
-            // Refuse before asking for a code.
-            const { project } = await projects.require(actor, cmd.name, 'member.manage');
-            const text = `Make <@${cmd.userId}> ${roleLabel(cmd.role)} of *${project.name}*?`;
-            const g = { kind: 'member.role', args: { name: cmd.name, userId: cmd.userId, role: cmd.role }, title: 'Change role', text, triggerId: command.trigger_id, responseUrl: command.response_url };
-            if (await guardSensitive(deps, client, actor, g)) return;
-            message = roleChanged(await projects.setRole(actor, cmd.name, cmd.userId, cmd.role));
+            const a = { name: cmd.name, userId: cmd.userId, role: cmd.role };
+            const g = confirm('member.role', a, 'Change role', `Make <@${cmd.userId}> ${roleLabel(cmd.role)} of *${esc(clip(cmd.name))}*?`);
+            message = await runSensitive(client, g, async () => roleChanged(await projects.setRole(actor, cmd.name, cmd.userId, cmd.role)));
             break;
           }
           case 'policy': {
-            const r = await deps.services.approvals.setPolicy(actor, cmd.name, cmd.policy);
-            message = note(`Approval policy of *${r.name}* is now \`${r.policy}\` (was \`${r.previous}\`).`);
+            const g = confirm('project.policy', { name: cmd.name, policy: cmd.policy }, 'Change approvals', `Set the approval policy of *${esc(clip(cmd.name))}* to \`${esc(clip(cmd.policy))}\`?`);
+            message = await runSensitive(client, g, async () => policySet(await deps.services.approvals.setPolicy(actor, cmd.name, cmd.policy)));
             break;
           }
           case 'remove': {
-            // Refusals (not a member, last Admin) come before the confirmation, which lists their keys.
+            // Refusals (not a member, last Admin) come before the confirmation, which lists their keys
+            // and carries the code field when the remover must step up.
             const preview = await projects.removalPreview(actor, cmd.name, cmd.userId);
-            await client.views.open({ trigger_id: command.trigger_id, view: removeMemberModal(preview, { responseUrl: command.response_url }) });
+            const view = withCodeField(removeMemberModal(preview, { responseUrl: command.response_url }), await stepUpNeed(deps, actor));
+            await client.views.open({ trigger_id: command.trigger_id, view });
             message = null;
             break;
           }
           case 'archive': {
             if (!actor.orgAdmin) throw forbidden('Only organisation admins can archive projects.');
-            const { project } = await projects.require(actor, cmd.name, 'project.archive', { allowArchived: true });
-            const text = `Archive *${project.name}*? Its active keys are revoked at once.`;
-            const g = { kind: 'project.archive', args: { name: cmd.name }, title: 'Archive project', text, triggerId: command.trigger_id, responseUrl: command.response_url };
-            if (await guardSensitive(deps, client, actor, g)) return;
-            message = archived(await projects.archive(actor, cmd.name));
+            const g = confirm('project.archive', { name: cmd.name }, 'Archive project', `Archive *${esc(clip(cmd.name))}*? Its active keys are revoked at once.`);
+            message = await runSensitive(client, g, async () => archived(await projects.archive(actor, cmd.name)));
             break;
           }
           case 'channel': {
@@ -113,7 +118,9 @@ export function registerProjectCommand(app: App, deps: SlackDeps) {
     let actor: Awaited<ReturnType<typeof actorFor>>;
     try {
       actor = await actorFor(deps, client, body.team?.id ?? undefined, body.user.id);
-      removed = await deps.services.projects.removeMember(actor, meta.p ?? '', meta.u ?? '', { transferTo: transfer ? heir : null });
+      const checked = await checkStepUp(deps, actor, view.state.values as never, 'member.remove');
+      if (checked.refused) return void (await ack(checked.refused));
+      removed = await deps.services.projects.removeMember(actor, meta.p ?? '', meta.u ?? '', { transferTo: transfer ? heir : null, step: checked.proof });
     } catch (error) {
       // A refused new owner stays on the field; anything else replaces the modal.
       if (transfer && isDomainError(error) && error.message.includes(`<@${heir}>`)) {

@@ -11,9 +11,10 @@ import type { Actor } from '../../services/index.js';
 import { WebClientNotifier } from '../../services/notifier.js';
 import { actorFor, describeError, explain, reply, type SlackDeps } from '../context.js';
 import { splitFlags } from '../parse.js';
-import { stepUpErrors, stepUpNeed } from '../stepup.js';
+import { checkStepUp, runSensitive, sensitiveAction, stepUpNeed } from '../stepup.js';
 import { note, type Message } from '../views/common.js';
 import { infoModal } from '../views/secrets.js';
+import type { StepUpProof } from '../../services/totp.js';
 import {
   KEEP_ACTION, KEEP_ALL_ACTION, REVOKE_ACTION, REVOKE_CALLBACK, reviewClosedMessage, reviewMessage, reviewReminderMessage,
   reviewStatusMessage, revokeStepUpModal,
@@ -73,7 +74,24 @@ async function toAdmins(deps: SlackDeps, client: WebClient, orgId: string, messa
   if (org?.alertChannelId) await notifier.post(org.alertChannelId, note(channelLine)).catch(warn(deps, 'review summary post failed'));
 }
 
-export async function runReview(deps: SlackDeps, client: WebClient, actor: Actor, tokens: string[]): Promise<Message> {
+/** Closes the open review (revoking unreviewed access with `revoke`), refreshes the DMs, reports to admins. */
+async function closeReview(deps: SlackDeps, client: WebClient, actor: Actor, choice: ReviewDecision, proof?: StepUpProof | null): Promise<Message> {
+  const { reviews } = deps.services;
+  const closed = await reviews.close(actor, choice, proof);
+  await refresh(deps, client, closed.campaign);
+  const progress = await reviews.progress(closed.campaign, await deps.admins.list(actor.orgId));
+  const report = reviewClosedMessage(closed.campaign, progress, closed.revokedAtClose);
+  // The report and CSV name every member and key: org admins by DM; the channel gets a line without names.
+  const summary = `Access review \`${closed.campaign.id}\` closed: ${progress.total} items reviewed; the report went to the org admins by DM.`;
+  await toAdmins(deps, client, actor.orgId, report, { name: `access-review-${closed.campaign.id}.csv`, content: closed.csv }, summary);
+  return closed.failed.length ? note(`${report.text}\n:warning: Could not revoke: ${closed.failed.slice(0, 5).join('; ')}`) : report;
+}
+
+// `close --unreviewed revoke` revokes in bulk: enrolled users confirm it with a code.
+sensitiveAction('review.close', ({ deps, client, actor, proof }, a) => closeReview(deps, client, actor, a.unreviewed as ReviewDecision, proof));
+
+/** `trigger`: the slash command's, for the code modal of `close --unreviewed revoke` (null: the modal took over). */
+export async function runReview(deps: SlackDeps, client: WebClient, actor: Actor, tokens: string[], trigger?: { triggerId: string; responseUrl: string }): Promise<Message | null> {
   const { reviews } = deps.services;
   const [sub, ...rest] = tokens;
   const admins = await deps.admins.list(actor.orgId);
@@ -95,13 +113,10 @@ export async function runReview(deps: SlackDeps, client: WebClient, actor: Actor
       const { args, flags } = splitFlags(rest, ['unreviewed']);
       const choice = (flags.unreviewed ?? '').toLowerCase();
       if (args.length || (choice !== 'keep' && choice !== 'revoke')) throw invalid('Usage: `/keyward review close --unreviewed keep|revoke`.');
-      const closed = await reviews.close(actor, choice as ReviewDecision);
-      await refresh(deps, client, closed.campaign);
-      const progress = await reviews.progress(closed.campaign, admins);
-      const report = reviewClosedMessage(closed.campaign, progress, closed.revokedAtClose);
-      const summary = `Access review \`${closed.campaign.id}\` closed: ${progress.total} items reviewed; the report went to the org admins by DM.`;
-      await toAdmins(deps, client, actor.orgId, report, { name: `access-review-${closed.campaign.id}.csv`, content: closed.csv }, summary);
-      return closed.failed.length ? note(`${report.text}\n:warning: Could not revoke: ${closed.failed.slice(0, 5).join('; ')}`) : report;
+      const act = () => closeReview(deps, client, actor, choice as ReviewDecision);
+      if (!trigger) return act();
+      const text = 'Close the access review and *revoke every unreviewed key and membership* in the organisation?';
+      return runSensitive(client, { kind: 'review.close', args: { unreviewed: choice }, title: 'Close access review', text, ...trigger }, act);
     }
     default:
       throw invalid('Use `/keyward review start [--due <N>d]`, `/keyward review status` or `/keyward review close --unreviewed keep|revoke`.');
@@ -150,9 +165,9 @@ export function registerReviews(app: App, deps: SlackDeps) {
     try {
       const actor = await actorFor(deps, client, body.team?.id ?? undefined, body.user.id);
       await reviews.checkDecidable(actor, itemId, 'revoke');
-      const refused = await stepUpErrors(deps, actor, view.state.values as never, 'review.revoke');
-      if (refused) return void (await ack(refused));
-      await reviews.decide(actor, itemId, 'revoke', { stepUpDone: true });
+      const checked = await checkStepUp(deps, actor, view.state.values as never, 'review.revoke');
+      if (checked.refused) return void (await ack(checked.refused));
+      await reviews.decide(actor, itemId, 'revoke', { step: checked.proof });
     } catch (error) {
       return void (await ack({ response_action: 'update', view: infoModal('Not revoked', explain(error, deps.logger, 'review revoke modal').text) }));
     }

@@ -1,6 +1,9 @@
 import { ENVIRONMENTS, SCOPES } from '../../domain/keys.js';
 import { context, esc, plain, section, type ModalView } from './common.js';
 
+/** The create modal's optional code field: only prod keys created without approval need it. */
+export const PROD_CODE_HINT = 'Needed for prod keys that need no approval: the current 6-digit code from your authenticator app.';
+
 export const CREATE_KEY_CALLBACK = 'keyward_keys_create';
 export const REVOKE_KEY_CALLBACK = 'keyward_keys_revoke';
 
