@@ -190,7 +190,7 @@ describe('key approval flow (Slack)', () => {
 
 describe('approval policy scope and user text (Slack)', () => {
   it('approval=prod covers full-scope keys: a Developer asking for --scope full on dev gets a request, not a key', async () => {
-    await h.ask('/project', 'policy beta approval=prod', U.admin);
+    await h.ask('/project', 'policy beta approval=prod', U.org);
     const before = await h.t.db.apiKey.count();
     const r = await h.ask('/keys', 'create beta Full Dev --env dev --scope full', U.dev);
     expect(r.text).toContain('pending');
@@ -202,7 +202,7 @@ describe('approval policy scope and user text (Slack)', () => {
   });
 
   it('an approval whose key cannot be created approves nothing: the request stays pending, the requester is told, a later approval works', async () => {
-    await h.ask('/project', 'policy beta approval=prod', U.admin);
+    await h.ask('/project', 'policy beta approval=prod', U.org);
     const { req } = await ask('Clash App');
     // An Admin takes the name before anyone decides.
     const taken = await h.ask('/keys', 'create beta Clash App --env dev', U.admin);

@@ -75,10 +75,15 @@ export function registerProjectCommand(app: App, deps: SlackDeps) {
             break;
           }
           case 'remove': {
-            // Refusals (not a member, last Admin) come before the confirmation, which lists their keys
-            // and carries the code field when the remover must step up.
+            // Refusals (not a member, last Admin) come first. Someone with keys, or a remover who must
+            // step up, gets the confirmation: it lists the keys (revoke or transfer) and takes the code.
             const preview = await projects.removalPreview(actor, cmd.name, cmd.userId);
-            const view = withCodeField(removeMemberModal(preview, { responseUrl: command.response_url }), await stepUpNeed(deps, actor));
+            const need = await stepUpNeed(deps, actor);
+            if (preview.keys.length === 0 && need === 'none') {
+              message = memberRemoved(await projects.removeMember(actor, cmd.name, cmd.userId));
+              break;
+            }
+            const view = withCodeField(removeMemberModal(preview, { responseUrl: command.response_url }), need);
             await client.views.open({ trigger_id: command.trigger_id, view });
             message = null;
             break;
