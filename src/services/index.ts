@@ -28,8 +28,8 @@ export interface Services {
 export function createServices(deps: ServiceDeps): Services {
   const totp = createTotpService(deps);
   const projects = new ProjectService(deps, totp);
-  const keys = new KeyService(deps, projects);
-  const limits = new LimitService(deps, projects);
+  const keys = new KeyService(deps, projects, totp);
+  const limits = new LimitService(deps, projects, totp);
   return {
     deps,
     projects,

@@ -11,6 +11,7 @@ import { nowOf, type Actor, type ServiceDeps } from './context.js';
 import { claimRequest, once, refuseRepeat } from './idempotency.js';
 import { markKeyChanged } from './key-changes.js';
 import { lockProject, type ProjectService } from './projects.js';
+import type { StepUpEvidence, TotpService } from './totp.js';
 
 export type KeyRow = Awaited<ReturnType<Db['apiKey']['findFirstOrThrow']>>;
 
@@ -85,6 +86,7 @@ export class KeyService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly projects: ProjectService,
+    private readonly totp: TotpService,
   ) {}
 
   private now() {
@@ -206,10 +208,12 @@ export class KeyService {
     return found;
   }
 
-  async revoke(actor: Actor, keyId: string, reason = '', requestId?: string) {
+  /** A prod key takes a step-up (`step`: the adapter's proof, or the code) from users with 2FA. */
+  async revoke(actor: Actor, keyId: string, reason = '', requestId?: string, step?: StepUpEvidence) {
     const cleanReason = reason.trim().slice(0, 500);
     await refuseRepeat(this.deps.db, requestId);
     const { key, project } = await this.requireManage(actor, keyId, 'revoke');
+    await this.totp.guard(actor, 'key.revoke', { environment: key.environment as Environment }, step);
     const now = this.now();
     const { db } = this.deps;
     const row = await once(db, requestId, () =>
@@ -235,10 +239,12 @@ export class KeyService {
    * New secret, same key id and settings. The previous secret keeps working until the grace end;
    * rotating again during a grace period ends the older secret at once. `undo` puts the key back
    * as it was if the new secret cannot reach its owner (held in memory only, never shown).
+   * A prod key takes a step-up (`step`) from users with 2FA.
    */
-  async rotate(actor: Actor, keyId: string, graceMs = DEFAULT_GRACE_MS, requestId?: string) {
+  async rotate(actor: Actor, keyId: string, graceMs = DEFAULT_GRACE_MS, requestId?: string, step?: StepUpEvidence) {
     await refuseRepeat(this.deps.db, requestId);
     const { key, project } = await this.requireManage(actor, keyId, 'rotate');
+    await this.totp.guard(actor, 'key.rotate', { environment: key.environment as Environment }, step);
     const now = this.now();
     const { db, secret: serverSecret } = this.deps;
     const secret = newSecret();

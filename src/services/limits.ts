@@ -11,6 +11,7 @@ import { deriveWebhookSecret, newWebhookSecret } from '../domain/webhooks.js';
 import { audit } from './audit.js';
 import { nowOf, tzOf, type Actor, type ServiceDeps } from './context.js';
 import type { ProjectService } from './projects.js';
+import type { StepUpEvidence, TotpService } from './totp.js';
 
 export const orgLimitId = (orgId: string) => `org:${orgId}`;
 export const projectLimitId = (projectId: string) => `prj:${projectId}`;
@@ -56,6 +57,7 @@ export class LimitService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly projects: ProjectService,
+    private readonly totp: TotpService,
   ) {
     this.sealKey = deriveKey(deps.secret, 'webhook-secret');
   }
@@ -80,7 +82,8 @@ export class LimitService {
   }
 
   /** `/limits set <project|org> hard=100 rpm=60 ...`: args may be raw `name=value` words or parsed changes. */
-  async set(actor: Actor, target: string, input: string[] | LimitSettings): Promise<LimitView> {
+  /** Takes a step-up (`step`: the adapter's proof, or the code) from users with 2FA. */
+  async set(actor: Actor, target: string, input: string[] | LimitSettings, step?: StepUpEvidence): Promise<LimitView> {
     const settings = Array.isArray(input) ? parseLimitSettings(input) : input;
     if (settings.webhookUrl) {
       // Alerts are posted from keyward's own network: never to a private or internal address.
@@ -105,6 +108,7 @@ export class LimitService {
       projectId = project.id;
       name = project.name;
     }
+    await this.totp.guard(actor, 'limits.set', {}, step);
     const now = this.now();
     const { db } = this.deps;
     await db.$transaction(async (tx) => {

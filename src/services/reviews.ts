@@ -167,7 +167,7 @@ export class ReviewService {
   /** Removes the membership or revokes the key; access already gone counts as done. */
   private async revokeAccess(actor: Actor, item: ReviewItem, proof: StepUpProof | null) {
     try {
-      if (item.kind === 'key') await this.keys.revoke(actor, item.subjectId, 'access review');
+      if (item.kind === 'key') await this.keys.revoke(actor, item.subjectId, 'access review', undefined, proof);
       else await this.projects.removeMember(actor, item.projectName, item.subjectId, { step: proof });
     } catch (error) {
       const gone = error instanceof DomainError && (error.code === 'not_found' || (error.code === 'conflict' && item.kind === 'key'));

@@ -3,15 +3,15 @@
  * domain/stepup.ts; the services enforce it (TotpService.guard), so Slack only has to ask:
  * - `runSensitive(...)` runs a slash command's action; when the service answers StepUpRequired
  *   (the user has 2FA and gave no code) it opens a confirm modal with the code field instead.
- * - `guardSensitive(...)` asks before acting, for actions still guarded here (limits, prod rotation).
  * - The modal's submission checks the code (wrong → field error, nothing done) and runs the action
  *   registered under the same kind with `sensitiveAction(kind, run)`, handing it the proof.
- * - `withCodeField(view, need)` / `checkStepUp(...)` do the same for modals a handler already opens.
+ * - `withCodeField(view, need)` / `checkStepUp(...)` do the same for modals a handler already opens;
+ *   the handler passes the proof on to the service.
  */
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { isDomainError } from '../domain/errors.js';
-import { isStepUpAction, needsStepUp, StepUpRequired, type StepUpAction, type StepUpContext } from '../domain/stepup.js';
+import { isStepUpAction, StepUpRequired, type StepUpAction } from '../domain/stepup.js';
 import { ENROLL_FIRST_MESSAGE, type StepUp } from '../domain/totp.js';
 import { forbidden } from '../domain/errors.js';
 import type { Actor } from '../services/index.js';
@@ -100,13 +100,6 @@ export async function runSensitive(client: WebClient, g: GuardInput, act: () => 
     await openConfirm(client, g);
     return null;
   }
-}
-
-/** Asks first (see the file comment). Returns true when a modal took over (the caller replies nothing). */
-export async function guardSensitive(deps: SlackDeps, client: WebClient, actor: Actor, g: GuardInput & { context?: StepUpContext }): Promise<boolean> {
-  if (!needsStepUp(g.kind, g.context) || (await stepUpNeed(deps, actor)) === 'none') return false;
-  await openConfirm(client, g);
-  return true;
 }
 
 export function registerStepUp(app: App, deps: SlackDeps) {

@@ -15,7 +15,7 @@ import { keyCheckChoices, keyCheckMessage } from '../views/key-check.js';
 import { createKeyModal, PROD_CODE_HINT, revokeKeyModal } from '../views/modals.js';
 import { requestList } from '../views/approvals.js';
 import { announceRequest } from './approvals.js';
-import { guardSensitive, runSensitive, sensitiveAction, stepUpNeed, withCodeField } from '../stepup.js';
+import { runSensitive, sensitiveAction, stepUpNeed, withCodeField } from '../stepup.js';
 import type { StepUpProof } from '../../services/totp.js';
 
 interface CommandCtx {
@@ -59,8 +59,8 @@ export function registerKeysCommand(app: App, deps: SlackDeps) {
 }
 
 /** A prod rotation confirmed with a code (see stepup.ts). */
-sensitiveAction('key.rotate', async ({ deps, client, actor }, a) => {
-  const rotated = await deps.services.keys.rotate(actor, a.keyId!, a.graceMs ? Number(a.graceMs) : undefined);
+sensitiveAction('key.rotate', async ({ deps, client, actor, proof }, a) => {
+  const rotated = await deps.services.keys.rotate(actor, a.keyId!, a.graceMs ? Number(a.graceMs) : undefined, undefined, proof);
   return deliverRotated(deps, client, actor, rotated);
 });
 
@@ -147,13 +147,11 @@ async function run(deps: SlackDeps, cmd: Exclude<KeysCommand, { kind: 'help' }>,
       await seenBefore(deps, requestId);
       const { key: target } = await keys.get(actor, cmd.keyId);
       refuseNonSlackOwner(target);
-      if (target.environment === 'prod') {
-        const args = { keyId: cmd.keyId, ...(cmd.graceMs !== undefined ? { graceMs: String(cmd.graceMs) } : {}) };
-        const text = `Rotate prod key \`${target.id}\`? A new secret is sent to ${target.ownerId === actor.userId ? 'your' : `<@${target.ownerId}>'s`} DM.`;
-        const g = { kind: 'key.rotate' as const, context: { environment: target.environment }, args, title: 'Rotate prod key', text, triggerId: ctx.triggerId, responseUrl: ctx.responseUrl };
-        if (await guardSensitive(deps, client, actor, g)) return null;
-      }
-      return deliverRotated(deps, client, actor, await keys.rotate(actor, cmd.keyId, cmd.graceMs, requestId));
+      // A prod key asks enrolled users for a code first (the service decides).
+      const args = { keyId: cmd.keyId, ...(cmd.graceMs !== undefined ? { graceMs: String(cmd.graceMs) } : {}) };
+      const text = `Rotate prod key \`${target.id}\`? A new secret is sent to ${target.ownerId === actor.userId ? 'your' : `<@${target.ownerId}>'s`} DM.`;
+      const g = { kind: 'key.rotate' as const, args, title: 'Rotate prod key', text, triggerId: ctx.triggerId, responseUrl: ctx.responseUrl };
+      return runSensitive(client, g, async () => deliverRotated(deps, client, actor, await keys.rotate(actor, cmd.keyId, cmd.graceMs, requestId)));
     }
   }
 }

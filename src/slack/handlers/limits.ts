@@ -10,11 +10,12 @@ import { esc, note, type Message } from '../views/common.js';
 import { limitDetail, limitList, limitsEditModal, limitsHelp, LIMITS_EDIT_CALLBACK } from '../views/limits.js';
 import { decodeMeta } from '../views/modals.js';
 import { infoModal } from '../views/secrets.js';
-import { checkStepUp, guardSensitive, sensitiveAction, stepUpNeed, withCodeField } from '../stepup.js';
+import { checkStepUp, runSensitive, sensitiveAction, stepUpNeed, withCodeField } from '../stepup.js';
+import type { StepUpProof } from '../../services/totp.js';
 
 // Changing limits needs a TOTP step-up from enrolled users (stepup.ts).
-sensitiveAction('limits.set', async ({ deps, actor }, a) => {
-  const v = await deps.services.limits.set(actor, a.target!, JSON.parse(a.words ?? '[]') as string[]);
+sensitiveAction('limits.set', async ({ deps, actor, proof }, a) => {
+  const v = await deps.services.limits.set(actor, a.target!, JSON.parse(a.words ?? '[]') as string[], proof);
   return { ...limitDetail(v), text: `Saved. ${limitDetail(v).text}` };
 });
 
@@ -87,11 +88,12 @@ export function registerLimits(app: App, deps: SlackDeps) {
       } else {
         const [sub, target, ...words] = tokens;
         if (sub?.toLowerCase() === 'set' && target) {
-          await deps.services.projects.require(actor, target, 'limits.manage').catch((e) => { if (target.toLowerCase() !== 'org') throw e; });
+          // The service refuses first (permission, settings), then asks enrolled users for a code.
           const g = { kind: 'limits.set' as const, args: { target, words: JSON.stringify(words) }, title: 'Change limits', text: `Change the limits of *${esc(clip(target))}*: \`${esc(clip(words.join(' '), 200))}\`?`, triggerId: command.trigger_id, responseUrl: command.response_url };
-          if (await guardSensitive(deps, client, actor, g)) return;
-        }
-        message = await limitsCommand(deps, actor, tokens);
+          const answer = await runSensitive(client, g, () => limitsCommand(deps, actor, tokens));
+          if (!answer) return;
+          message = answer;
+        } else message = await limitsCommand(deps, actor, tokens);
       }
     } catch (error) {
       message = explain(error, deps.logger, '/limits');
@@ -102,9 +104,13 @@ export function registerLimits(app: App, deps: SlackDeps) {
   app.view(LIMITS_EDIT_CALLBACK, async ({ ack, body, view, client }) => {
     const parsed = settingsFromModal(view.state.values as Values);
     if (parsed.errors) return void (await ack({ response_action: 'errors', errors: parsed.errors }));
+    let actor: Actor;
+    let proof: StepUpProof | null;
     try {
-      const checked = await checkStepUp(deps, await actorFor(deps, client, body.team?.id ?? undefined, body.user.id), view.state.values as never, 'limits.set');
+      actor = await actorFor(deps, client, body.team?.id ?? undefined, body.user.id);
+      const checked = await checkStepUp(deps, actor, view.state.values as never, 'limits.set');
       if (checked.refused) return void (await ack(checked.refused));
+      proof = checked.proof;
     } catch (error) {
       // Fail closed: a step-up that could not be checked saves nothing.
       return void (await ack({ response_action: 'update', view: infoModal('Not saved', explain(error, deps.logger, 'limits step-up').text) }));
@@ -113,8 +119,7 @@ export function registerLimits(app: App, deps: SlackDeps) {
     const meta = decodeMeta(view.private_metadata) as { r?: string; p?: string };
     let message: Message;
     try {
-      const actor = await actorFor(deps, client, body.team?.id ?? undefined, body.user.id);
-      const v = await deps.services.limits.set(actor, meta.p ?? '', parsed.settings!);
+      const v = await deps.services.limits.set(actor, meta.p ?? '', parsed.settings!, proof);
       message = { ...limitDetail(v), text: `Saved. ${limitDetail(v).text}` };
     } catch (error) {
       message = explain(error, deps.logger, 'limits modal');

@@ -100,12 +100,15 @@ export function registerModals(app: App, deps: SlackDeps) {
     try {
       const actor = await actorFor(deps, client, body.team?.id ?? undefined, body.user.id);
       await seenBefore(deps, requestId);
-      // Revoking a prod key needs a fresh code from enrolled users (all users with KEYWARD_REQUIRE_2FA).
+      // Revoking a prod key needs a fresh code from enrolled users (all users with KEYWARD_REQUIRE_2FA);
+      // the service checks the proof.
+      let proof: StepUpProof | null = null;
       if ((await deps.services.keys.get(actor, meta.k ?? '')).key.environment === 'prod') {
         const checked = await checkStepUp(deps, actor, view.state.values as never, 'key.revoke');
         if (checked.refused) return void (await ack(checked.refused));
+        proof = checked.proof;
       }
-      revoked = await deps.services.keys.revoke(actor, meta.k ?? '', reason, requestId);
+      revoked = await deps.services.keys.revoke(actor, meta.k ?? '', reason, requestId, proof);
     } catch (error) {
       if (error instanceof DuplicateRequest) {
         await ack();
