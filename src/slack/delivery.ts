@@ -1,5 +1,5 @@
 /**
- * Secret delivery (issue 2, "Secret delivery"): to the key's owner, whoever asked for it:
+ * Secret delivery (README, "Secret delivery"): to the key's owner, whoever asked for it:
  * conversations.open → chat.postEphemeral with the secret in the DM → persisted DM with a one-time
  * Reveal button (no secret) backed by an encrypted pending secret. If the persisted message cannot
  * be posted, the fresh secret would reach nobody reliably, so a new key is revoked and a rotation
