@@ -10,18 +10,6 @@ export function table(header: string[], rows: string[][]): string {
     .join('\n');
 }
 
-/** `2026-11-26 14:03 UTC` in the configured time zone; `-` for none. */
-export function fmtTime(d: Date | null | undefined, timeZone: string): string {
-  if (!d) return '-';
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', {
-      timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-      hourCycle: 'h23', timeZoneName: 'short',
-    }).formatToParts(d).map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName}`;
-}
-
 /** Service messages are written for Slack; say the same thing in CLI terms. */
 export function cliText(message: string): string {
   return message

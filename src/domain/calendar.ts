@@ -242,3 +242,28 @@ export function parsePeriodKey(raw: string, timeZone: string): Period {
   if (first.year < 1970) throw bad();
   return periodFrom(kind, first, timeZone);
 }
+
+const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** "November 2026", "Week 48, 2026", "Q4 2026", "2026-11-26". */
+export function periodLabel(p: Period): string {
+  if (p.kind === 'month') {
+    const [y, m] = p.key.split('-');
+    return `${MONTH_NAMES[Number(m) - 1]} ${y}`;
+  }
+  if (p.kind === 'week') return `Week ${Number(p.key.slice(6))}, ${p.key.slice(0, 4)}`;
+  if (p.kind === 'quarter') return `${p.key.slice(5)} ${p.key.slice(0, 4)}`;
+  return p.key;
+}
+
+/** `2026-11-26 14:03 UTC` in the configured time zone; `-` for none. */
+export function fmtTime(d: Date | null | undefined, timeZone: string): string {
+  if (!d) return '-';
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+      hourCycle: 'h23', timeZoneName: 'short',
+    }).formatToParts(d).map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName}`;
+}

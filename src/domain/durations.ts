@@ -20,6 +20,20 @@ export function parseGrace(raw: string): number {
   return ms;
 }
 
+const UNIT_MS = { m: 60_000, h: HOUR, d: DAY } as const;
+
+/** `--since 7d` / `12h` / `30m`, or a date such as 2026-11-01 (UTC) or an ISO time. */
+export function parseSince(raw: string, now: Date): Date {
+  const text = raw.trim();
+  const rel = /^(\d{1,5})([mhd])$/i.exec(text);
+  if (rel) return new Date(now.getTime() - Number(rel[1]) * UNIT_MS[rel[2]!.toLowerCase() as keyof typeof UNIT_MS]);
+  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) {
+    const d = new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
+    if (!Number.isNaN(d.getTime())) return d;
+  }
+  throw invalid(`--since takes a duration like 7d, 12h or 30m, or a date like 2026-11-01 (got "${echo(raw)}")`);
+}
+
 export const DEFAULT_GRACE_MS = 24 * HOUR;
 export const REVEAL_WINDOW_MS = 15 * 60_000;
 export { HOUR, DAY };

@@ -12,7 +12,7 @@ import { classifySlackError, isRetryableStatus, retryDelay, signWebhook, SLACK_R
 import { maskUrl } from '../services/limits.js';
 import { postWebhook, WebhookBlocked } from './webhook-http.js';
 import { NotifyError } from '../services/notifier.js';
-import { isUniqueViolation } from '../services/projects.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { breakdown } from '../services/reports.js';
 import { limitAlertMessage } from '../slack/views/alerts.js';
 import { dbOf, logOf, tzOf, type JobDeps, type JobResult } from './context.js';

@@ -5,14 +5,14 @@
  * digest's thread. The scheduler calls `runDueDigests` every minute; each org's slot is claimed
  * as `(digest:<org>, slot)`, so it runs once across replicas and a missed one once after downtime.
  */
-import { periodOf, previousPeriod, type Period } from '../domain/calendar.js';
+import { chartPng } from '../charts/usage.js';
+import { periodLabel, periodOf, previousPeriod, type Period } from '../domain/calendar.js';
 import { buildDigest, type DigestProjectInput } from '../domain/digest.js';
 import { claimExpired, dueSlot, type JobDefinition } from '../domain/jobs.js';
 import { digestChannelOf, digestCronOf, digestJobName } from '../domain/settings.js';
 import { projectLimitId } from '../services/limits.js';
 import { breakdown, dailyPoints, dueKeys, limitStatus, usageTotals } from '../services/reports.js';
 import { digestMessage } from '../slack/views/digest.js';
-import { periodLabel } from '../slack/views/usage.js';
 import { dbOf, logOf, tzOf, type JobDeps, type JobResult } from './context.js';
 import { claimSlot, finishSlot } from './runs.js';
 
@@ -98,7 +98,7 @@ async function digestForOrg(now: Date, deps: JobDeps, org: OrgRow): Promise<stri
       const posted = await notifier.post(channel, message);
       lines.push(`${deps.dryRun ? 'would post' : 'posted'} digest ${week.key} to <#${channel}> (${group.length} project${group.length === 1 ? '' : 's'})`);
       if (!digest.empty) {
-        const png = await chartPng(deps, week, await dailyPoints(db, { projectIds: ids }, week));
+        const png = await chartPng(week, await dailyPoints(db, { projectIds: ids }, week));
         await notifier.upload({ channel, threadTs: posted.ts, filename: `keyward-usage-${week.key}.png`, title: `Daily cost per project, ${periodLabel(week)}`, content: png });
       }
     } catch (error) {
@@ -108,10 +108,4 @@ async function digestForOrg(now: Date, deps: JobDeps, org: OrgRow): Promise<stri
     }
   }
   return lines;
-}
-
-/** Renders the chart; the renderer (resvg, fonts) is loaded only when a chart is drawn. */
-export async function chartPng(_deps: JobDeps | null, period: Period, points: Awaited<ReturnType<typeof dailyPoints>>, metric: 'cost' | 'tokens' = 'cost'): Promise<Buffer> {
-  const [{ chartFromDaily }, { renderUsageChart }] = await Promise.all([import('../charts/data.js'), import('../charts/png.js')]);
-  return renderUsageChart(chartFromDaily({ title: `Daily ${metric} per project`, subtitle: `${periodLabel(period)} (${period.timeZone})`, period, metric, points }));
 }

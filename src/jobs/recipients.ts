@@ -1,6 +1,6 @@
 /** Where notifications go, and telling admins once about a destination only a human can fix. */
 import { slackFailureHint } from '../domain/webhooks.js';
-import { isUniqueViolation } from '../services/projects.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { deliveryProblemMessage } from '../slack/views/alerts.js';
 import { dbOf, logOf, type JobDeps } from './context.js';
 

@@ -4,7 +4,7 @@
  * update of a reminder older than a week), so two processes never DM the same key twice.
  */
 import { shouldRemind } from '../domain/jobs.js';
-import { isUniqueViolation } from '../services/projects.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { rotationReminderMessage } from '../slack/views/digest.js';
 import { dbOf, logOf, type JobDeps, type JobResult } from './context.js';
 

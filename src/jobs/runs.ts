@@ -5,7 +5,7 @@
  */
 import type { Db } from '../db/client.js';
 import { claimExpired, type JobDefinition } from '../domain/jobs.js';
-import { isUniqueViolation } from '../services/projects.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 export async function claimSlot(db: Db, job: JobDefinition, slot: Date, instanceId: string, now: Date): Promise<boolean> {
   try {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db, Tx } from '../db/client.js';
-import { isUniqueViolation } from './projects.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 /**
  * Budget leases (flows.md §2): each gateway process leases a slice of a hard budget with one atomic

@@ -1,5 +1,5 @@
 import type { Db, Tx } from '../db/client.js';
-import { isUniqueViolation } from './projects.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 /** Thrown inside a transaction when the same request was already handled; carries the first result. */
 export class DuplicateRequest extends Error {

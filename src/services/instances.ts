@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Db, Tx } from '../db/client.js';
 import { sqlRows, sqlRun } from '../db/raw.js';
 import { newId } from '../domain/random.js';
-import { isUniqueViolation } from './projects.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 export const HEARTBEAT_MS = 2_000;
 /** An instance silent this long is dead: its leases go back to the budgets. */

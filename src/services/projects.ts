@@ -1,4 +1,5 @@
 import type { Db, Tx } from '../db/client.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { conflict, forbidden, invalid, notFound } from '../domain/errors.js';
 import { parseDescription, parseProjectName } from '../domain/projects.js';
 import { newId } from '../domain/random.js';
@@ -355,7 +356,3 @@ async function transferKeys(tx: Tx, actor: Actor, now: Date, projectId: string, 
 }
 
 const article = (role: string) => (role === 'admin' ? 'an' : 'a');
-
-export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: string }).code === 'P2002';
-}

@@ -3,6 +3,7 @@
  * Revoke (any Revoke wins and acts at once), reminders, close with a CSV. Rules: src/domain/reviews.ts.
  */
 import type { Db } from '../db/client.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { conflict, DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { Environment } from '../domain/keys.js';
 import {
@@ -13,7 +14,7 @@ import type { Role } from '../domain/roles.js';
 import { audit } from './audit.js';
 import { nowOf, systemActor, tzOf, type Actor, type ServiceDeps } from './context.js';
 import type { KeyService } from './keys.js';
-import { isUniqueViolation, type ProjectService } from './projects.js';
+import type { ProjectService } from './projects.js';
 import type { StepUpEvidence, StepUpProof, TotpService } from './totp.js';
 
 type CampaignRow = Awaited<ReturnType<Db['reviewCampaign']['findFirstOrThrow']>>;

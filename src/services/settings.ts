@@ -3,6 +3,7 @@
  * channel, the weekly digest schedule and digest channels. The default digest cron
  * (KEYWARD_DIGEST_CRON) is passed by the adapter, which has the configuration.
  */
+import { isUniqueViolation } from '../db/errors.js';
 import { forbidden } from '../domain/errors.js';
 import { latestSlot, parseCron } from '../domain/jobs.js';
 import {
@@ -11,7 +12,7 @@ import {
 } from '../domain/settings.js';
 import { audit } from './audit.js';
 import { nowOf, tzOf, type Actor, type ServiceDeps } from './context.js';
-import { isUniqueViolation, type ProjectService } from './projects.js';
+import type { ProjectService } from './projects.js';
 
 export interface ProjectDigestView {
   name: string;

@@ -4,10 +4,10 @@
  * so of two replicas checking the same code only one write lands.
  */
 import type { Db } from '../db/client.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { TotpRecord, TotpStatus } from '../domain/totp.js';
 import { audit } from './audit.js';
 import type { ServiceDeps } from './context.js';
-import { isUniqueViolation } from './projects.js';
 import { TotpService, type TotpRepository } from './totp.js';
 
 type Row = Awaited<ReturnType<Db['totpEnrollment']['findFirstOrThrow']>>;

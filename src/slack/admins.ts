@@ -2,8 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { isSlackAdminOf, type SlackUserInfo } from '../domain/tenancy.js';
-import { isUniqueViolation } from '../services/projects.js';
 
 /** How long Slack's answer to "is this a workspace admin/owner?" is trusted. */
 export const ADMIN_CACHE_MS = 60 * 60_000;

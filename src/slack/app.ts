@@ -7,8 +7,8 @@ import { App, HTTPReceiver, SocketModeReceiver, type AuthorizeResult } from '@sl
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { Services } from '../services/index.js';
-import { isUniqueViolation } from '../services/projects.js';
 import { adminCheckOfRequest, AdminResolver } from './admins.js';
 import { boltLogger } from './bolt-logger.js';
 import { describeError, withTenant, type SlackDeps } from './context.js';

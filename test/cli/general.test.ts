@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tokenize } from '../../src/cli/args.js';
 import { parseChannelId, parseUserId } from '../../src/cli/ids.js';
 import { COMMANDS, runCli } from '../../src/cli/main.js';
-import { parseSince } from '../../src/cli/commands/admin.js';
+import { parseSince } from '../../src/domain/durations.js';
 import { freshDatabase, usingPostgres, type TestDatabase } from '../helpers/db.js';
 import { cliFor, SECRET, snapshot, START, type Run } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextSlot, parseCron } from '../../src/domain/jobs.js';
-import { fmtTime } from '../../src/cli/format.js';
+import { fmtTime } from '../../src/domain/calendar.js';
 import { usingPostgres } from '../helpers/db.js';
 import { createHarness, U, type Harness } from './harness.js';
 

@@ -1,24 +1,12 @@
 import { migrate } from '../../db/migrate.js';
+import { fmtTime } from '../../domain/calendar.js';
+import { parseSince } from '../../domain/durations.js';
 import { parseProjectName } from '../../domain/projects.js';
 import { listAudit } from '../../services/audit.js';
-import { clip, UsageError, type Tokens } from '../args.js';
-import { fmtTime, table } from '../format.js';
+import { clip, type Tokens } from '../args.js';
+import { table } from '../format.js';
 import { command, type Command } from '../spec.js';
 import { asUsage, need, str, wholeNumber } from './shared.js';
-
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** `--since 7d` / `12h` / `30m`, or a date such as 2026-11-01 (UTC) or an ISO time. */
-export function parseSince(raw: string, now: Date): Date {
-  const text = raw.trim();
-  const rel = /^(\d{1,5})([mhd])$/i.exec(text);
-  if (rel) return new Date(now.getTime() - Number(rel[1]) * UNIT_MS[rel[2]!.toLowerCase() as keyof typeof UNIT_MS]);
-  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) {
-    const d = new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
-    if (!Number.isNaN(d.getTime())) return d;
-  }
-  throw new UsageError(`--since takes a duration like 7d, 12h or 30m, or a date like 2026-11-01 (got "${clip(raw)}")`);
-}
 
 export const adminCommands: Command[] = [
   command({
@@ -32,7 +20,7 @@ export const adminCommands: Command[] = [
     parse: (t: Tokens) => {
       need(t, 0, 'audit', '', 0);
       const project = str(t.flags.project);
-      if (str(t.flags.since)) parseSince(str(t.flags.since)!, new Date()); // refuse a bad value before opening anything
+      if (str(t.flags.since)) asUsage(() => parseSince(str(t.flags.since)!, new Date())); // refuse a bad value before opening anything
       return {
         project: project ? asUsage(() => parseProjectName(project.toLowerCase())) : undefined,
         since: str(t.flags.since),
@@ -41,7 +29,7 @@ export const adminCommands: Command[] = [
       };
     },
     async run(ctx, input) {
-      const since = input.since ? parseSince(input.since, ctx.now()) : undefined;
+      const since = input.since ? asUsage(() => parseSince(input.since!, ctx.now())) : undefined;
       const project = input.project
         ? (await ctx.services.projects.require(ctx.actor, input.project, 'audit.view', { allowArchived: true })).project
         : undefined;

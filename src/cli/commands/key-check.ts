@@ -1,9 +1,10 @@
 /** `keyward keys check`: why a key may be failing, as text or stable JSON. */
+import { fmtTime } from '../../domain/calendar.js';
 import { parseKeyRef, REFUSAL_KINDS, spendLine, type RefusalCounts, type RefusalKind } from '../../domain/key-check.js';
 import { formatUsd } from '../../domain/money.js';
 import type { KeyCandidate, KeyCheckReport, LimitSummary } from '../../services/key-check.js';
 import type { Tokens } from '../args.js';
-import { cliText, fmtTime, keyJson, table } from '../format.js';
+import { cliText, keyJson, table } from '../format.js';
 import { command, type Ctx } from '../spec.js';
 import { asUsage, need } from './shared.js';
 

@@ -1,9 +1,10 @@
+import { fmtTime } from '../../domain/calendar.js';
 import { DEFAULT_GRACE_MS, parseDays, parseGrace } from '../../domain/durations.js';
 import { isKeyId, parseEnvironment, parseKeyName, parseScope } from '../../domain/keys.js';
 import { parseProjectName } from '../../domain/projects.js';
 import type { KeyView } from '../../services/keys.js';
 import { clip, UsageError, type Tokens } from '../args.js';
-import { effectiveStatus, fmtTime, keyJson, table } from '../format.js';
+import { effectiveStatus, keyJson, table } from '../format.js';
 import { parseUserId } from '../ids.js';
 import { command, type Command, type Ctx } from '../spec.js';
 import { keyCheckCommand } from './key-check.js';

@@ -1,7 +1,8 @@
+import { fmtTime } from '../../domain/calendar.js';
 import { parseDescription, parseProjectName } from '../../domain/projects.js';
 import { parseRole, roleLabel, type Role } from '../../domain/roles.js';
 import { clip, type Tokens } from '../args.js';
-import { fmtTime, projectJson, table } from '../format.js';
+import { projectJson, table } from '../format.js';
 import { parseChannelId, parseUserId } from '../ids.js';
 import { command, type Command } from '../spec.js';
 import { asUsage, need, str } from './shared.js';

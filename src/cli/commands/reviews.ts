@@ -3,6 +3,7 @@
  * on key requests stay in Slack (the approved secret is delivered to the requester's DM there).
  * When SLACK_BOT_TOKEN is set, review DMs and the close report go out from the CLI too.
  */
+import { fmtTime } from '../../domain/calendar.js';
 import { WebClient } from '@slack/web-api';
 import { parsePolicy } from '../../domain/approvals.js';
 import { parseProjectName } from '../../domain/projects.js';
@@ -11,7 +12,7 @@ import { AdminResolver } from '../../slack/admins.js';
 import type { SlackDeps } from '../../slack/context.js';
 import { sendReviewDms } from '../../slack/handlers/reviews.js';
 import { UsageError, type Tokens } from '../args.js';
-import { fmtTime, table } from '../format.js';
+import { table } from '../format.js';
 import { command, type Command, type Ctx } from '../spec.js';
 import { asUsage, need, str } from './shared.js';
 

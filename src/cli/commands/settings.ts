@@ -1,8 +1,8 @@
 /** `keyward settings show|set`: `/keyward settings` in the terminal (the CLI acts as an org admin). */
+import { fmtTime } from '../../domain/calendar.js';
 import { parseOrgSettings, parseProjectSettings } from '../../domain/settings.js';
 import type { OrgSettingsView, ProjectDigestView } from '../../services/settings.js';
 import type { Tokens } from '../args.js';
-import { fmtTime } from '../format.js';
 import { command, type Command } from '../spec.js';
 import { asUsage, need } from './shared.js';
 

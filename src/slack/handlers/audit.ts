@@ -5,8 +5,8 @@
  */
 import type { WebClient } from '@slack/web-api';
 import { forbidden, invalid } from '../../domain/errors.js';
+import { parseSince } from '../../domain/durations.js';
 import { csvField } from '../../domain/reviews.js';
-import { parseSince } from '../../cli/commands/admin.js';
 import { listAudit } from '../../services/audit.js';
 import type { Actor } from '../../services/index.js';
 import { WebClientNotifier } from '../../services/notifier.js';
@@ -50,12 +50,7 @@ export async function runAudit(deps: SlackDeps, client: WebClient, actor: Actor,
   const csv = tokens.some(isCsv);
   const { args, flags } = splitFlags(tokens.filter((t) => !isCsv(t)), ['since', 'actor']);
   if (args.length > 1) throw invalid('Usage: `/keyward audit [project] [--since 7d] [--actor @user] [--csv]`.');
-  let since: Date | undefined;
-  try {
-    since = flags.since ? parseSince(flags.since, deps.now()) : undefined;
-  } catch (error) {
-    throw invalid((error as Error).message);
-  }
+  const since = flags.since ? parseSince(flags.since, deps.now()) : undefined;
   const who = flags.actor ? `slack:${parseUser(flags.actor)}` : undefined;
   let projectId: string | undefined;
   if (args[0]) projectId = (await deps.services.projects.require(actor, args[0], 'audit.view', { allowArchived: true })).project.id;

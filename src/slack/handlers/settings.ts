@@ -3,7 +3,7 @@
  * digest (schedule and channel); `/keyward settings <project> digest-channel=…` is the per-project
  * digest channel (project Admins). Rules and audit live in SettingsService.
  */
-import { fmtTime } from '../../cli/format.js';
+import { fmtTime } from '../../domain/calendar.js';
 import type { Actor } from '../../services/index.js';
 import type { OrgSettingsView, ProjectDigestView } from '../../services/settings.js';
 import type { SlackDeps } from '../context.js';

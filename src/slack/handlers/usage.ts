@@ -1,10 +1,10 @@
 /** `/usage [project|org] [day|week|month|quarter] [--chart]` and `/usage statement <project> <YYYY-MM>`. */
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import { chartPng } from '../../charts/usage.js';
 import { parsePeriodKind, PERIOD_KINDS, type PeriodKind } from '../../domain/calendar.js';
 import { invalid } from '../../domain/errors.js';
 import { formatUsd } from '../../domain/money.js';
-import { chartPng } from '../../jobs/digest.js';
 import type { Actor } from '../../services/index.js';
 import { WebClientNotifier } from '../../services/notifier.js';
 import { actorFor, explain, reply, type SlackDeps } from '../context.js';
@@ -67,7 +67,7 @@ export async function runUsage(deps: SlackDeps, client: WebClient, actor: Actor,
   const message = usageMessage(await reports.report(actor, cmd.target, cmd.period));
   if (!cmd.chart) return message;
   const { period, points } = await reports.chartPoints(actor, cmd.target, cmd.period);
-  const png = await chartPng(null, period, points);
+  const png = await chartPng(period, points);
   await notifier.upload({ channel: await dmChannel(client, actor.userId!), filename: `keyward-usage-${period.key}.png`, title: `Daily cost per project, ${periodLabel(period)}`, content: png });
   return { text: message.text, blocks: [...(message.blocks ?? []).slice(0, 49), context('Chart sent to your DM with keyward.')] };
 }

@@ -1,22 +1,12 @@
 /** `/usage` answers: one project in detail, or several projects one line each. Pure Block Kit. */
-import type { Period } from '../../domain/calendar.js';
+import { periodLabel, type Period } from '../../domain/calendar.js';
 import { formatCount, formatPercent, formatUsd } from '../../domain/money.js';
 import { errorCount, errorRate, percentChange, totalTokensOf, type Breakdown, type LimitStatus, type UsageTotals } from '../../domain/report.js';
 import { context, esc, fitMessage, header, section, truncate, type Block, type Message } from './common.js';
 import { packLines } from './projects.js';
 
-const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+export { periodLabel };
 
-/** "November 2026", "Week 48, 2026", "Q4 2026", "2026-11-26". */
-export function periodLabel(p: Period): string {
-  if (p.kind === 'month') {
-    const [y, m] = p.key.split('-');
-    return `${MONTH_NAMES[Number(m) - 1]} ${y}`;
-  }
-  if (p.kind === 'week') return `Week ${Number(p.key.slice(6))}, ${p.key.slice(0, 4)}`;
-  if (p.kind === 'quarter') return `${p.key.slice(5)} ${p.key.slice(0, 4)}`;
-  return p.key;
-}
 
 /** "▲ 12%", "▼ 5%", "new", "±0%". */
 export function changeText(change: number | null): string {
