@@ -16,7 +16,7 @@ import { loadEnforcedLimits } from '../services/limits.js';
 import { UsageWriter } from '../services/usage.js';
 import { BodyMemory, readBody } from './body.js';
 import { sendError } from './errors.js';
-import { KeyCache, type KeyState } from './key-cache.js';
+import { KeyCache, type KeyState, type LimitState } from './key-cache.js';
 import { GatewayMetrics } from './metrics.js';
 import { RateLimiter, type Bucket, type BucketKind } from './rate-limit.js';
 import { Upstream } from './upstream.js';
@@ -48,15 +48,6 @@ export interface Gateway {
   health(): string | null;
   readonly instanceId: string;
   readonly internals: { budgets: BudgetLeases; writer: UsageWriter; instances: GatewayInstances; rates: RateLimiter };
-}
-
-/** Limits as the hot path reads them (numbers, micro-dollars). */
-export interface LimitState {
-  hard: number | null;
-  soft: number | null;
-  rpm: number | null;
-  itpm: number | null;
-  otpm: number | null;
 }
 
 const BODY_LIMIT = 32 * 1024 * 1024;

@@ -4,6 +4,15 @@ import { sqlRows } from '../db/raw.js';
 import { scopeFromDb, type Scope } from '../domain/keys.js';
 import { orgLimitId, projectLimitId } from '../services/limits.js';
 
+/** Limits as the hot path reads them (numbers, micro-dollars). */
+export interface LimitState {
+  hard: number | null;
+  soft: number | null;
+  rpm: number | null;
+  itpm: number | null;
+  otpm: number | null;
+}
+
 /** What the hot path needs to know about a secret (by hash). */
 export interface KeyState {
   keyId: string;

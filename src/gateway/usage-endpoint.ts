@@ -5,8 +5,7 @@ import { formatZoned, monthPeriod } from '../domain/periods.js';
 import { projectLimitId } from '../services/limits.js';
 import { projectUsage, type UsageWriter } from '../services/usage.js';
 import { sendJson } from './errors.js';
-import type { LimitState } from './index.js';
-import type { KeyState } from './key-cache.js';
+import type { KeyState, LimitState } from './key-cache.js';
 
 /**
  * `GET /v1/usage`: the key's project only (never org-wide figures: a key holder is no org admin),

@@ -3,8 +3,13 @@
  * update a message, upload a file. Slack failures come out as NotifyError with Slack's error code,
  * so callers can classify them (classifySlackError) without knowing @slack/web-api.
  */
-import type { WebClient } from '@slack/web-api';
-import type { Message } from '../slack/views/common.js';
+import type { KnownBlock, WebClient } from '@slack/web-api';
+
+/** What the port posts: Block Kit JSON with the plain `text` fallback always set. Slack's views build it. */
+export interface Message {
+  text: string;
+  blocks?: KnownBlock[];
+}
 
 export interface Posted {
   channel: string;

@@ -1,15 +1,13 @@
 /** Block Kit building blocks shared by every view. Pure: data in, JSON out. */
 import type { types } from '@slack/bolt';
+import type { Message } from '../../services/notifier.js';
 
 export type Block = types.KnownBlock;
 export type ModalView = types.ModalView;
 export type HomeView = types.HomeView;
 
-/** What an ephemeral answer carries: the `text` fallback is always set. */
-export interface Message {
-  text: string;
-  blocks?: Block[];
-}
+/** What an ephemeral answer carries: the notifier port's message, so views post through it as they are. */
+export type { Message };
 
 export const LIMITS = { messageBlocks: 50, homeBlocks: 100, modalBlocks: 100, sectionText: 3000, header: 150, plainTitle: 24 };
 
