@@ -8,32 +8,20 @@
  */
 
 // Jobs still render Slack messages and reuse Slack handlers; the CLI reuses Slack's review fan-out.
+// Each of these moves behind the notifier port next.
 const KNOWN_EXCEPTIONS = [
-  // moves behind the notifier port next
   { from: 'src/jobs/alerts.ts', to: 'src/slack/views/alerts.ts' },
-  // moves behind the notifier port next
   { from: 'src/jobs/recipients.ts', to: 'src/slack/views/alerts.ts' },
-  // moves behind the notifier port next
   { from: 'src/jobs/digest.ts', to: 'src/slack/views/digest.ts' },
-  // moves behind the notifier port next
   { from: 'src/jobs/reminders.ts', to: 'src/slack/views/digest.ts' },
-  // moves behind the notifier port next
   { from: 'src/jobs/expiry.ts', to: 'src/slack/views/common.ts' },
-  // moves behind the notifier port next
   { from: 'src/jobs/expiry.ts', to: 'src/slack/delivery.ts' },
-  // moves behind the notifier port next
   { from: 'src/jobs/governance.ts', to: 'src/slack/admins.ts' },
-  // moves behind the notifier port next
   { from: 'src/jobs/governance.ts', to: 'src/slack/context.ts' },
-  // moves behind the notifier port next
   { from: 'src/jobs/governance.ts', to: 'src/slack/handlers/approvals.ts' },
-  // moves behind the notifier port next
   { from: 'src/jobs/governance.ts', to: 'src/slack/handlers/reviews.ts' },
-  // moves behind the notifier port next
   { from: 'src/cli/commands/reviews.ts', to: 'src/slack/admins.ts' },
-  // moves behind the notifier port next
   { from: 'src/cli/commands/reviews.ts', to: 'src/slack/context.ts' },
-  // moves behind the notifier port next
   { from: 'src/cli/commands/reviews.ts', to: 'src/slack/handlers/reviews.ts' },
 ];
 

@@ -1,11 +1,11 @@
 import http from 'node:http';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { monthPeriod } from '../../src/domain/periods.js';
 import { projectLimitId } from '../../src/services/limits.js';
-import { freshDatabase, usingPostgres, type TestDatabase } from '../helpers/db.js';
+import { usingPostgres, type TestDatabase } from '../helpers/db.js';
 import {
-  defaultHandler, messageBody, messageJson, raw, sse, startGatewayServer, startMockUpstream, testConfig, until, world,
-  type GatewayServer, type MockUpstream, type World,
+  defaultHandler, messageBody, messageJson, raw, sse, until,
+  gatewaySuite, type GatewayServer, type MockUpstream, type World,
 } from './helpers.js';
 
 const OPUS = 'claude-opus-4-5'; // $5 / $25 per MTok
@@ -53,17 +53,7 @@ describe(`accounting that cannot be dodged (${usingPostgres() ? 'postgres' : 'sq
   let gw: GatewayServer;
   let w: World;
 
-  beforeAll(async () => {
-    t = await freshDatabase();
-    up = await startMockUpstream();
-    gw = await startGatewayServer(t, testConfig(up.url, { KEYWARD_RESERVE_FETCH_TOKENS: '1000' }));
-    w = await world(t);
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await up?.close();
-    await t?.drop();
-  });
+  gatewaySuite((s) => ({ t, up, gw, w } = s), { KEYWARD_RESERVE_FETCH_TOKENS: '1000' });
   beforeEach(() => {
     up.handler = defaultHandler;
   });

@@ -1,12 +1,12 @@
 import http from 'node:http';
 import net from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret, newSecret } from '../../src/domain/keys.js';
 import type { Db } from '../../src/db/client.js';
-import { freshDatabase, usingPostgres, type TestDatabase } from '../helpers/db.js';
+import { usingPostgres, type TestDatabase } from '../helpers/db.js';
 import {
-  defaultHandler, messageBody, raw, SERVER_SECRET, startGatewayServer, startMockUpstream, testConfig, until, wait, world,
-  type GatewayServer, type MockUpstream, type World,
+  defaultHandler, messageBody, raw, SERVER_SECRET, until, wait,
+  gatewaySuite, type GatewayServer, type MockUpstream, type World,
 } from './helpers.js';
 
 /** A request with the path exactly as given (fetch would normalise `..` and `%2F`). */
@@ -61,20 +61,12 @@ describe(`gateway input limits and retry hints (${usingPostgres() ? 'postgres' :
   let counted: ReturnType<typeof countingDb>;
   const METRICS_TOKEN = 'metrics-token-0123456789';
 
-  beforeAll(async () => {
-    t = await freshDatabase();
-    up = await startMockUpstream();
-    counted = countingDb(t.db);
-    gw = await startGatewayServer(t, testConfig(up.url, {
-      UPSTREAM_TIMEOUT_MS: '300', GATEWAY_KEY_DEFAULT_RPM: '3', GATEWAY_BODY_MEMORY_MB: '32', GATEWAY_BODY_MEMORY_PER_KEY_MB: '24',
-      GATEWAY_BODY_TIMEOUT_MS: '2000', METRICS_TOKEN,
-    }), { db: counted.db });
-    w = await world(t);
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await up?.close();
-    await t?.drop();
+  gatewaySuite((s) => ({ t, up, gw, w } = s), {
+    UPSTREAM_TIMEOUT_MS: '300', GATEWAY_KEY_DEFAULT_RPM: '3', GATEWAY_BODY_MEMORY_MB: '32', GATEWAY_BODY_MEMORY_PER_KEY_MB: '24',
+    GATEWAY_BODY_TIMEOUT_MS: '2000', METRICS_TOKEN,
+  }, (db) => {
+    counted = countingDb(db.db);
+    return { db: counted.db };
   });
   beforeEach(() => {
     up.seen.length = 0;

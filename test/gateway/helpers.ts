@@ -213,13 +213,17 @@ export interface Suite {
 }
 
 /** One fresh database, mock upstream, gateway server and world for a describe block; `ready` receives them. */
-export function gatewaySuite(ready: (s: Suite) => void, config: Record<string, string> = {}) {
+export function gatewaySuite(
+  ready: (s: Suite) => void,
+  config: Record<string, string> = {},
+  options: (t: TestDatabase) => Parameters<typeof startGatewayServer>[2] = () => ({}),
+) {
   let s: Partial<Suite> = {};
   beforeAll(async () => {
     const t = await freshDatabase();
     s.t = t;
     s.up = await startMockUpstream();
-    s.gw = await startGatewayServer(t, testConfig(s.up.url, config));
+    s.gw = await startGatewayServer(t, testConfig(s.up.url, config), options(t));
     s.w = await world(t);
     ready(s as Suite);
   });
